@@ -1,0 +1,108 @@
+"""The txhbase exception hierarchy.
+
+Every failure a txhbase Deferred can fail with is a ``TxHBaseError``.  Errors
+the server sends back keep its words: ``HBaseIOError`` (Thrift ``IOError``,
+with ``can_retry``), ``IllegalArgument``, ``AlreadyExists`` and ``ServerError``
+(a Thrift ``TApplicationException``, with its ``type``).
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from twisted.internet import defer
+
+
+class TxHBaseError(Exception):
+    """Base class of every txhbase error."""
+
+
+class ConnectionLost(TxHBaseError):
+    """The connection closed while a call was pending, or before it was sent.
+
+    ``reason`` is the Twisted ``Failure`` (or exception) that closed it.
+    ``sent`` says whether the call had been written to the socket, so a
+    caller can tell a call that never reached the server from one whose
+    reply was lost.
+    """
+
+    def __init__(self, message: str = "connection lost", reason: Any = None,
+                 sent: Optional[bool] = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.sent = sent
+
+
+class TimeoutError(TxHBaseError, defer.TimeoutError):
+    """A call did not complete within its timeout.
+
+    Also an instance of ``twisted.internet.defer.TimeoutError``, so code that
+    catches Twisted's timeouts catches ours.
+    """
+
+
+class ProtocolError(TxHBaseError):
+    """The peer sent bytes that are not a valid reply (the connection is dropped)."""
+
+
+class MessageTooLarge(ProtocolError):
+    """A frame or declared length exceeded the configured maximum message size."""
+
+
+class HBaseIOError(TxHBaseError):
+    """HBase's ``IOError``: ``message`` (often a Java stack trace) and ``can_retry``."""
+
+    def __init__(self, message: str = "", can_retry: Optional[bool] = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.can_retry = can_retry
+
+
+class IllegalArgument(TxHBaseError):
+    """HBase's ``IllegalArgument``: the server rejected an argument."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class AlreadyExists(TxHBaseError):
+    """HBase's ``AlreadyExists``: the table to create exists."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ServerError(TxHBaseError):
+    """A Thrift ``TApplicationException``: the server failed the call.
+
+    ``type`` is the TApplicationException type code (e.g. 1 UNKNOWN_METHOD,
+    6 INTERNAL_ERROR); HBase uses it for uncaught server errors such as a bad
+    filter string.
+    """
+
+    UNKNOWN = 0
+    UNKNOWN_METHOD = 1
+    INVALID_MESSAGE_TYPE = 2
+    WRONG_METHOD_NAME = 3
+    BAD_SEQUENCE_ID = 4
+    MISSING_RESULT = 5
+    INTERNAL_ERROR = 6
+    PROTOCOL_ERROR = 7
+
+    def __init__(self, message: str = "", type: int = 0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.type = type
+
+
+class NoConnectionsAvailable(TxHBaseError):
+    """A connection pool had no connection to lend before its timeout."""
+
+
+class AllServersUnavailable(TxHBaseError):
+    """Every gateway of a pool is marked down; ``errors`` maps server -> last error."""
+
+    def __init__(self, message: str = "", errors: Optional[dict] = None) -> None:
+        super().__init__(message)
+        self.errors = errors or {}

@@ -1,0 +1,127 @@
+"""Backend fixtures shared by every test directory.
+
+``gateway`` is parametrised over the selected backends and, for each, both
+wire combinations HBase's gateways offer: buffered/binary (the default
+``-threadpool`` server) and framed/compact (``-hsha -c``).
+
+Backends: ``embedded`` (txhbase.server, in-process) always; ``hbase`` (a real
+HBase from Maven Central, see tests/realhbase/) when selected with
+``--backend hbase|all`` or TXHBASE_BACKEND, or by default when ``java`` and
+``mvn`` are on PATH.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import pytest
+
+WIRES = [("buffered", "binary"), ("framed", "compact")]
+SHARED_TABLE = b"txhbase_test"
+SHARED_FAMILIES = {
+    "cf1": {"max_versions": 3},
+    "cf2": {"max_versions": 1},
+}
+
+
+@dataclass
+class Gateway:
+    """Where a test reaches an HBase Thrift1 gateway."""
+
+    backend: str  # "embedded" or "hbase"
+    host: str
+    port: int
+    transport: str
+    protocol: str
+    server: Optional[Any] = field(default=None, repr=False)  # RunningServer for embedded
+
+    @property
+    def id(self) -> str:
+        return f"{self.backend}-{self.transport}-{self.protocol}"
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("txhbase")
+    group.addoption(
+        "--backend",
+        default=os.environ.get("TXHBASE_BACKEND", "auto"),
+        choices=["auto", "embedded", "hbase", "all"],
+        help="which gateways backend tests run against (auto: embedded, plus "
+        "real HBase when java and mvn are on PATH)",
+    )
+    group.addoption("--hbase-host", default=os.environ.get("TXHBASE_HBASE_HOST"),
+                    help="use this running HBase Thrift1 gateway instead of starting one")
+    group.addoption("--hbase-port", type=int,
+                    default=int(os.environ.get("TXHBASE_HBASE_PORT", "0")) or None)
+    group.addoption("--hbase-transport", default=os.environ.get("TXHBASE_HBASE_TRANSPORT", "buffered"))
+    group.addoption("--hbase-protocol", default=os.environ.get("TXHBASE_HBASE_PROTOCOL", "binary"))
+
+
+def selected_backends(config) -> list[str]:
+    choice = config.getoption("--backend")
+    if choice == "auto":
+        have_java = shutil.which("java") and shutil.which("mvn")
+        return ["embedded", "hbase"] if (have_java or config.getoption("--hbase-host")) else ["embedded"]
+    if choice == "all":
+        return ["embedded", "hbase"]
+    return [choice]
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "backend: test runs against every selected gateway backend")
+    config.addinivalue_line("markers", "hbase_only: needs the real HBase backend")
+
+
+def pytest_generate_tests(metafunc):
+    if "gateway" in metafunc.fixturenames:
+        params = [(b, t, p) for b in selected_backends(metafunc.config) for (t, p) in WIRES]
+        metafunc.parametrize("gateway", params, ids=[f"{b}-{t}-{p}" for b, t, p in params],
+                             indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
+def embedded_servers():
+    """One embedded server per wire combination for the whole session."""
+    from txhbase import server as embedded
+
+    servers = {}
+    yield servers
+    import pytest_twisted
+
+    for srv in servers.values():
+        pytest_twisted.blockon(srv.stop())
+
+
+@pytest.fixture(scope="session")
+def real_hbase(request):
+    """The real HBase cluster (started once), from tests/realhbase/harness.py."""
+    from tests.realhbase import harness
+
+    cluster = harness.session_cluster(request.config)
+    yield cluster
+
+
+@pytest.fixture(scope="session")
+def gateway(request, embedded_servers) -> Gateway:
+    backend, transport, protocol = request.param
+    if backend == "embedded":
+        key = (transport, protocol)
+        if key not in embedded_servers:
+            from txhbase import server as embedded
+
+            embedded_servers[key] = embedded.listen(0, transport=transport, protocol=protocol)
+        srv = embedded_servers[key]
+        return Gateway("embedded", "127.0.0.1", srv.port, transport, protocol, srv)
+    cluster = request.getfixturevalue("real_hbase")
+    host, port = cluster.address(transport, protocol)
+    return Gateway("hbase", host, port, transport, protocol)
+
+
+@pytest.fixture
+def row_prefix(request) -> bytes:
+    """A row-key prefix unique to this test, so tests can share one table."""
+    digest = hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:12]
+    return f"t{digest}-".encode()

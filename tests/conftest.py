@@ -76,10 +76,11 @@ def pytest_configure(config):
 
 
 def pytest_generate_tests(metafunc):
-    if "gateway" in metafunc.fixturenames:
-        params = [(b, t, p) for b in selected_backends(metafunc.config) for (t, p) in WIRES]
-        metafunc.parametrize("gateway", params, ids=[f"{b}-{t}-{p}" for b, t, p in params],
-                             indirect=True, scope="session")
+    params = [(b, t, p) for b in selected_backends(metafunc.config) for (t, p) in WIRES]
+    ids = [f"{b}-{t}-{p}" for b, t, p in params]
+    for name in ("gateway", "sync_gateway"):
+        if name in metafunc.fixturenames:
+            metafunc.parametrize(name, params, ids=ids, indirect=True, scope="session")
 
 
 @pytest.fixture(scope="session")
@@ -125,3 +126,79 @@ def row_prefix(request) -> bytes:
     """A row-key prefix unique to this test, so tests can share one table."""
     digest = hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:12]
     return f"t{digest}-".encode()
+
+
+@dataclass
+class SyncGateway:
+    """A gateway for blocking clients (happybase, thriftpy2's sync client).
+
+    Blocking clients cannot talk to a server running on the test's own reactor
+    thread, so the embedded backend runs here as a subprocess
+    (``python -m txhbase.server``); the real backend is the same cluster.
+    """
+
+    backend: str
+    host: str
+    port: int
+    transport: str
+    protocol: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.backend}-{self.transport}-{self.protocol}"
+
+
+def start_embedded_subprocess(transport: str = "buffered", protocol: str = "binary",
+                              data_dir: Optional[str] = None, timeout: float = 30.0):
+    """Start ``python -m txhbase.server --port 0``; return (Popen, port).
+
+    The server prints one line ``txhbase.server listening on HOST:PORT ...``
+    when ready; the port is read from it.
+    """
+    import re
+    import subprocess
+    import sys
+    import time
+
+    cmd = [sys.executable, "-m", "txhbase.server", "--port", "0", "--host", "127.0.0.1",
+           "--transport", transport, "--protocol", protocol]
+    if data_dir:
+        cmd += ["--data-dir", data_dir]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        m = re.search(r"listening on [^:\s]+:(\d+)", line)
+        if m:
+            return proc, int(m.group(1))
+    proc.kill()
+    raise RuntimeError("embedded server did not start: " + "".join(seen))
+
+
+@pytest.fixture(scope="session")
+def embedded_subprocesses():
+    procs = {}
+    yield procs
+    for proc, _port in procs.values():
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except Exception:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def sync_gateway(request, embedded_subprocesses) -> SyncGateway:
+    backend, transport, protocol = request.param
+    if backend == "embedded":
+        key = (transport, protocol)
+        if key not in embedded_subprocesses:
+            embedded_subprocesses[key] = start_embedded_subprocess(transport, protocol)
+        return SyncGateway("embedded", "127.0.0.1", embedded_subprocesses[key][1], transport, protocol)
+    cluster = request.getfixturevalue("real_hbase")
+    host, port = cluster.address(transport, protocol)
+    return SyncGateway("hbase", host, port, transport, protocol)

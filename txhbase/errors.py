@@ -13,7 +13,20 @@ from twisted.internet import defer
 
 
 class TxHBaseError(Exception):
-    """Base class of every txhbase error."""
+    """Base class of every txhbase error.
+
+    A ``ConnectionPool`` fills three attributes on the error a pooled call
+    finally fails with: ``attempts`` (one record per try: server, error,
+    whether it may have been applied), ``servers`` (the ``'host:port'`` of each
+    try, in order) and ``maybe_applied`` (``True`` when a call that is never
+    retried automatically - counters, append, check_and_put - may have been
+    applied by the server before its reply was lost; ``False`` when it surely
+    was not; ``None`` when unknown or not set).
+    """
+
+    attempts: tuple = ()
+    servers: tuple = ()
+    maybe_applied: Optional[bool] = None
 
 
 class ConnectionLost(TxHBaseError):

@@ -1,0 +1,300 @@
+"""HBaseClientProtocol: pipelined Thrift calls over one connection.
+
+Each call gets a seqid; its Deferred waits in a dict keyed by that seqid until
+the reply with the same seqid (and method name) arrives. Many calls may be in
+flight at once. A reply nobody is waiting for is a protocol error: the
+connection is dropped and every pending call fails, so a reply is never
+delivered to the wrong caller.
+
+Timeouts are cancellations scheduled on an injected clock. A cancelled call's
+seqid is remembered so that its late reply is read and silently discarded.
+On connection loss, the pending map is swapped out, the layers above are told
+(``on_connection_lost`` / ``notify_lost()``), then every pending call fails
+with ``ConnectionLost``; calls made afterwards fail at once.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from thriftpy2.thrift import TApplicationException
+from twisted.internet import defer
+from twisted.internet.interfaces import IReactorTime
+from twisted.internet.protocol import Protocol
+from twisted.python.failure import Failure
+
+from txhbase.errors import (
+    AlreadyExists,
+    ConnectionLost,
+    HBaseIOError,
+    IllegalArgument,
+    ProtocolError,
+    ServerError,
+    TimeoutError,
+)
+from txhbase.protocol.codec import CALL, EXCEPTION, REPLY, MethodSpec, make_codec, method_table
+from txhbase.protocol.framing import DEFAULT_MAX_MESSAGE_SIZE, frame, make_decoder
+from txhbase.protocol.idl import hbase
+
+__all__ = ["HBaseClientProtocol", "METHODS", "convert_exception"]
+
+log = logging.getLogger(__name__)
+
+#: Every method of the Hbase service, by name.
+METHODS: Dict[str, MethodSpec] = method_table(hbase.Hbase)
+
+_MAX_SEQID = 0x7FFFFFFF
+
+
+def convert_exception(exc: BaseException) -> BaseException:
+    """Map a Thrift exception received from the server to a txhbase error."""
+    if isinstance(exc, hbase.IOError):
+        return HBaseIOError(exc.message or "", exc.canRetry)
+    if isinstance(exc, hbase.IllegalArgument):
+        return IllegalArgument(exc.message or "")
+    if isinstance(exc, hbase.AlreadyExists):
+        return AlreadyExists(exc.message or "")
+    if isinstance(exc, TApplicationException):
+        msg = exc.message
+        if isinstance(msg, bytes):
+            msg = msg.decode("utf-8", "replace")
+        return ServerError(msg or str(exc), exc.type if exc.type is not None else 0)
+    return exc
+
+
+def _check_timeout(timeout: Any, argname: str) -> Optional[float]:
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(f"{argname} must be a number of milliseconds or None, not {timeout!r}")
+    if not timeout > 0:
+        raise ValueError(f"{argname} must be > 0 milliseconds, not {timeout!r}")
+    return timeout
+
+
+class HBaseClientProtocol(Protocol):
+    """The client side of one Thrift connection to an HBase gateway.
+
+    :param transport: ``'buffered'`` (no length prefix) or ``'framed'``.
+    :param protocol: ``'binary'`` or ``'compact'``.
+    :param default_timeout: per-call timeout in milliseconds when a call does
+        not give one; ``None`` means no timeout.
+    :param max_message_size: the largest reply accepted, in bytes.
+    :param clock: what timeouts are scheduled on; defaults to the global reactor.
+    """
+
+    def __init__(self, transport: str = "buffered", protocol: str = "binary", *,
+                 default_timeout: Optional[float] = None,
+                 max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+                 clock: Optional[IReactorTime] = None) -> None:
+        self._codec = make_codec(protocol)
+        self._decoder = make_decoder(transport, protocol, max_message_size)
+        self._framed = transport == "framed"
+        self.transport_name = transport
+        self.protocol_name = protocol
+        self.max_message_size = max_message_size
+        self.default_timeout = _check_timeout(default_timeout, "default_timeout")
+        if clock is None:
+            from twisted.internet import reactor as clock  # type: ignore[assignment]
+        self.clock = clock
+        self.connected = False
+        #: callables ``hook(error: ConnectionLost)`` run once when the
+        #: connection is lost, before pending calls fail.
+        self.on_connection_lost: List[Callable[[ConnectionLost], Any]] = []
+        self._pending: Dict[int, Tuple[MethodSpec, defer.Deferred]] = {}
+        self._abandoned: Dict[int, str] = {}  # seqid -> method name of cancelled calls
+        self._seqid = 0
+        self._lost: Optional[ConnectionLost] = None
+        self._lost_waiters: List[defer.Deferred] = []
+        self._was_connected = False
+
+    # -- public API ---------------------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        """Calls sent whose reply has not arrived (cancelled ones excluded)."""
+        return len(self._pending)
+
+    def call(self, name: str, *args: Any, timeout: Optional[float] = None) -> defer.Deferred:
+        """Call Hbase method ``name`` with ``args`` in IDL field-id order.
+
+        ``timeout`` in milliseconds (``None``: ``default_timeout``). The
+        Deferred fires with the result's ``success`` (None for void methods),
+        or fails with HBaseIOError, IllegalArgument, AlreadyExists,
+        ServerError, ConnectionLost, TimeoutError, ProtocolError or
+        CancelledError (``d.cancel()``).
+        """
+        spec = METHODS.get(name)
+        if spec is None:
+            if not isinstance(name, str):
+                raise TypeError(f"name must be a str, not {type(name).__name__}")
+            raise ValueError(f"name: no Hbase method called {name!r}")
+        if len(args) > len(spec.arg_names):
+            raise TypeError(f"{name}() takes {len(spec.arg_names)} arguments "
+                            f"({', '.join(spec.arg_names)}), {len(args)} given")
+        timeout = self.default_timeout if timeout is None else _check_timeout(timeout, "timeout")
+        if not self.connected:
+            return defer.fail(self._lost_error(sent=False))
+        argobj = spec.args_cls(*args)
+        seqid = self._next_seqid()
+        try:
+            data = self._codec.encode(name, CALL, seqid, argobj)
+        except Exception as e:
+            # thriftpy2 rejects values of the wrong type while encoding.
+            raise TypeError(f"{name}(): cannot encode arguments: {e}") from e
+        if self._framed:
+            data = frame(data)
+        d = defer.Deferred(lambda d: self._cancel(seqid))
+        self._pending[seqid] = (spec, d)
+        self.transport.write(data)
+        if timeout is not None:
+            d.addTimeout(timeout / 1000.0, self.clock,
+                         onTimeoutCancel=lambda _, t, name=name, ms=timeout:
+                         Failure(TimeoutError(f"{name} timed out after {ms} ms")))
+        return d
+
+    def close(self) -> defer.Deferred:
+        """Close the connection; fires (with None) once it is closed.
+
+        Pending calls fail with ConnectionLost.
+        """
+        if not self.connected:
+            if self._lost is not None or not self._was_connected:
+                return defer.succeed(None)
+        d = self.notify_lost()
+        d.addCallback(lambda _: None)
+        self.transport.loseConnection()
+        return d
+
+    def notify_lost(self) -> defer.Deferred:
+        """A Deferred that fires with the ``ConnectionLost`` error once the
+        connection is gone (at once if it already is)."""
+        if self._lost is not None:
+            return defer.succeed(self._lost)
+        d: defer.Deferred = defer.Deferred()
+        self._lost_waiters.append(d)
+        return d
+
+    # -- Twisted Protocol ---------------------------------------------------
+
+    def connectionMade(self) -> None:
+        self.connected = True
+        self._was_connected = True
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._lost is not None:
+            return
+        try:
+            messages = self._decoder.feed(data)
+        except ProtocolError as e:
+            self._protocol_error(e)
+            return
+        decode = self._codec.decode
+        struct_for = self._struct_for
+        for msg in messages:
+            if self._lost is not None:
+                return
+            try:
+                _, mtype, seqid, obj = decode(msg, struct_for)
+            except ProtocolError as e:
+                self._protocol_error(e)
+                return
+            entry = self._pending.pop(seqid, None)
+            if entry is None:  # a cancelled call's late reply
+                self._abandoned.pop(seqid, None)
+                continue
+            spec, d = entry
+            if mtype == EXCEPTION:
+                d.errback(convert_exception(obj))
+                continue
+            for field, _cls in spec.exceptions:
+                exc = getattr(obj, field)
+                if exc is not None:
+                    d.errback(convert_exception(exc))
+                    break
+            else:
+                if spec.has_success:
+                    value = obj.success
+                    if value is None:
+                        d.errback(ServerError(f"{spec.name} failed: missing result",
+                                              ServerError.MISSING_RESULT))
+                    else:
+                        d.callback(value)
+                else:
+                    d.callback(None)
+
+    def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[override]
+        msg = "connection lost"
+        if reason is not None:
+            msg = f"connection lost: {reason.getErrorMessage()}"
+        self._shutdown(ConnectionLost(msg, reason=reason, sent=True), None)
+
+    # -- internals -------------------------------------------------------------
+
+    def _next_seqid(self) -> int:
+        seqid = self._seqid
+        while True:
+            seqid = seqid + 1 if seqid < _MAX_SEQID else 1
+            if seqid not in self._pending and seqid not in self._abandoned:
+                self._seqid = seqid
+                return seqid
+
+    def _struct_for(self, name: str, mtype: int, seqid: int) -> Any:
+        entry = self._pending.get(seqid)
+        if entry is None:
+            late = self._abandoned.get(seqid)
+            if late is None:
+                raise ProtocolError(f"reply {name!r} with seqid {seqid} matches no pending call")
+            if late != name:
+                raise ProtocolError(
+                    f"reply for seqid {seqid} names method {name!r}, the call was {late!r}")
+            return None  # read and discarded
+        spec = entry[0]
+        if name != spec.name:
+            raise ProtocolError(
+                f"reply for seqid {seqid} names method {name!r}, the call was {spec.name!r}")
+        if mtype == REPLY:
+            return spec.result_cls()
+        if mtype == EXCEPTION:
+            return TApplicationException()
+        raise ProtocolError(f"unexpected message type {mtype} in a reply to {name!r}")
+
+    def _cancel(self, seqid: int) -> None:
+        entry = self._pending.pop(seqid, None)
+        if entry is not None and self._lost is None:
+            self._abandoned[seqid] = entry[0].name
+
+    def _lost_error(self, sent: bool) -> ConnectionLost:
+        if self._lost is not None:
+            return ConnectionLost(str(self._lost), reason=self._lost.reason, sent=sent)
+        return ConnectionLost("not connected", sent=sent)
+
+    def _protocol_error(self, error: ProtocolError) -> None:
+        log.warning("dropping connection: %s", error)
+        self._shutdown(ConnectionLost(f"connection dropped: {error}", reason=Failure(error),
+                                      sent=True), error)
+        if self.transport is not None:
+            abort = getattr(self.transport, "abortConnection", None)
+            (abort or self.transport.loseConnection)()
+
+    def _shutdown(self, lost: ConnectionLost, error: Optional[Exception]) -> None:
+        """Mark the connection dead, tell the layers above, fail pending calls."""
+        if self._lost is not None:
+            return
+        self._lost = lost
+        self.connected = False
+        pending, self._pending = self._pending, {}
+        self._abandoned = {}
+        for hook in list(self.on_connection_lost):
+            try:
+                hook(lost)
+            except Exception:
+                log.exception("on_connection_lost hook %r failed", hook)
+        waiters, self._lost_waiters = self._lost_waiters, []
+        for w in waiters:
+            w.callback(lost)
+        for _, d in pending.values():
+            if error is not None:
+                d.errback(error)
+            else:
+                d.errback(ConnectionLost(str(lost), reason=lost.reason, sent=True))

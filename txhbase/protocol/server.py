@@ -1,0 +1,182 @@
+"""HBaseServerProtocol/Factory: serve the Hbase Thrift service from a handler.
+
+Each CALL is decoded with the same framing and codec as the client and
+dispatched as ``getattr(handler, name)(*args)``, args in IDL field-id order.
+The handler returns a value or a Deferred, or raises:
+
+- an IDL exception (``hbase.IOError``, ``IllegalArgument``, ``AlreadyExists``)
+  declared by the method goes back in the result struct;
+- a ``TApplicationException`` goes back as an EXCEPTION message;
+- anything else becomes ``TApplicationException(INTERNAL_ERROR, str(exc))``.
+
+Unknown methods get ``TApplicationException(UNKNOWN_METHOD)``. Replies on one
+connection are written in request order even when handler Deferreds fire out
+of order (HBase's gateway answers a connection's calls in order, and clients
+may rely on it). Malformed input drops the connection.
+"""
+from __future__ import annotations
+
+import logging
+from collections import deque
+from typing import Any, Deque, Dict, List, Optional
+
+from thriftpy2.thrift import TApplicationException
+from twisted.internet import defer
+from twisted.internet.protocol import Factory, Protocol
+from twisted.python.failure import Failure
+
+from txhbase.errors import ProtocolError
+from txhbase.protocol.client import METHODS
+from txhbase.protocol.codec import CALL, EXCEPTION, ONEWAY, REPLY, MethodSpec, make_codec
+from txhbase.protocol.framing import DEFAULT_MAX_MESSAGE_SIZE, frame, make_decoder
+
+__all__ = ["HBaseServerProtocol", "HBaseServerFactory"]
+
+log = logging.getLogger(__name__)
+
+
+class _Unknown:
+    """Marks a call to a method the service does not have."""
+
+    __slots__ = ()
+
+
+_UNKNOWN = _Unknown()
+
+
+class HBaseServerProtocol(Protocol):
+    """One server-side connection: decode calls, dispatch, reply in order."""
+
+    def __init__(self, handler: Any, transport: str = "buffered", protocol: str = "binary",
+                 max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+                 methods: Optional[Dict[str, MethodSpec]] = None) -> None:
+        self.handler = handler
+        self._methods = METHODS if methods is None else methods
+        self._codec = make_codec(protocol)
+        self._decoder = make_decoder(transport, protocol, max_message_size)
+        self._framed = transport == "framed"
+        # One slot per call in arrival order: [reply bytes or None].
+        self._replies: Deque[List[Optional[bytes]]] = deque()
+        self._closed = False
+
+    # -- Twisted Protocol ---------------------------------------------------
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._closed:
+            return
+        try:
+            messages = self._decoder.feed(data)
+            for msg in messages:
+                if self._closed:
+                    return
+                name, mtype, seqid, args = self._codec.decode(msg, self._struct_for)
+                self._dispatch(name, mtype, seqid, args)
+        except ProtocolError as e:
+            log.warning("dropping client connection: %s", e)
+            self._closed = True
+            self.transport.loseConnection()
+
+    def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[override]
+        self._closed = True
+        self._replies.clear()
+
+    # -- internals -------------------------------------------------------------
+
+    def _struct_for(self, name: str, mtype: int, seqid: int) -> Any:
+        if mtype != CALL and mtype != ONEWAY:
+            raise ProtocolError(f"expected a call, got message type {mtype} for {name!r}")
+        spec = self._methods.get(name)
+        if spec is None:
+            return None  # body ignored; answered with UNKNOWN_METHOD
+        return spec.args_cls()
+
+    def _dispatch(self, name: str, mtype: int, seqid: int, args: Any) -> None:
+        spec = self._methods.get(name)
+        oneway = mtype == ONEWAY
+        slot: Optional[List[Optional[bytes]]] = None
+        if not oneway:
+            slot = [None]
+            self._replies.append(slot)
+        method = getattr(self.handler, name, None) if spec is not None else None
+        if method is None:
+            self._fill(slot, self._exception(
+                name, seqid, TApplicationException(
+                    TApplicationException.UNKNOWN_METHOD, f"Invalid method name: '{name}'")))
+            return
+        d = defer.maybeDeferred(method, *[getattr(args, a) for a in spec.arg_names])
+        if oneway:
+            d.addErrback(lambda f: log.error("oneway %s failed: %s", name, f.getErrorMessage()))
+            return
+        d.addCallbacks(self._encode_success, self._encode_failure,
+                       callbackArgs=(spec, seqid), errbackArgs=(spec, seqid))
+        d.addCallback(lambda data: self._fill(slot, data))
+        d.addErrback(lambda f: log.error("reply to %s lost: %s", name, f.getTraceback()))
+
+    def _encode_success(self, value: Any, spec: MethodSpec, seqid: int) -> bytes:
+        result = spec.result_cls()
+        if spec.has_success:
+            result.success = value
+        try:
+            return self._codec.encode(spec.name, REPLY, seqid, result)
+        except Exception as e:
+            log.error("cannot encode %s result %r: %s", spec.name, value, e)
+            return self._exception(spec.name, seqid, TApplicationException(
+                TApplicationException.INTERNAL_ERROR,
+                f"cannot encode {spec.name} result: {e}"))
+
+    def _encode_failure(self, failure: Failure, spec: MethodSpec, seqid: int) -> bytes:
+        exc = failure.value
+        for field, cls in spec.exceptions:
+            if isinstance(exc, cls):
+                result = spec.result_cls()
+                setattr(result, field, exc)
+                try:
+                    return self._codec.encode(spec.name, REPLY, seqid, result)
+                except Exception as e:
+                    exc = e
+                break
+        if isinstance(exc, TApplicationException):
+            app = exc
+        else:
+            if not isinstance(exc, Exception):  # pragma: no cover - BaseException
+                raise failure.value
+            log.error("%s raised %s", spec.name, failure.getTraceback())
+            app = TApplicationException(TApplicationException.INTERNAL_ERROR, str(exc))
+        return self._exception(spec.name, seqid, app)
+
+    def _exception(self, name: str, seqid: int, app: TApplicationException) -> bytes:
+        return self._codec.encode(name, EXCEPTION, seqid, app)
+
+    def _fill(self, slot: Optional[List[Optional[bytes]]], data: bytes) -> None:
+        if slot is None or self._closed:
+            return
+        slot[0] = self._framed and frame(data) or data
+        replies = self._replies
+        out = []
+        while replies and replies[0][0] is not None:
+            out.append(replies.popleft()[0])
+        if out:
+            self.transport.write(b"".join(out) if len(out) > 1 else out[0])
+
+
+class HBaseServerFactory(Factory):
+    """Builds an ``HBaseServerProtocol`` per connection, all sharing ``handler``."""
+
+    def __init__(self, handler: Any, transport: str = "buffered", protocol: str = "binary",
+                 max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> None:
+        make_codec(protocol)  # validates
+        if transport not in ("buffered", "framed"):
+            raise ValueError(f"transport must be 'buffered' or 'framed', not {transport!r}")
+        if (not isinstance(max_message_size, int) or isinstance(max_message_size, bool)
+                or max_message_size <= 0):
+            raise ValueError("max_message_size must be a positive int")
+        self.handler = handler
+        self.transport = transport
+        self.protocol_name = protocol
+        self.max_message_size = max_message_size
+
+    def buildProtocol(self, addr: Any) -> HBaseServerProtocol:
+        p = HBaseServerProtocol(self.handler, self.transport, self.protocol_name,
+                                self.max_message_size)
+        p.factory = self
+        return p

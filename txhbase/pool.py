@@ -1,0 +1,964 @@
+"""ConnectionPool: leases over several Thrift gateways, failover, safe retries.
+
+A pool keeps up to ``size`` (+ ``max_overflow``) ``Connection`` objects spread
+over the healthy gateways of ``servers``.  Each lease is exclusive: a
+connection is lent to one borrower at a time, so replies of two borrowers are
+never mixed.  A gateway that refuses a connection or drops one is marked down
+for a back-off interval (doubling on each consecutive failure, up to
+``max_down_interval``) and skipped; when all are down a lease fails at once
+with ``AllServersUnavailable`` naming each server's last error.
+
+``pool.table(name)`` returns a ``PooledTable``: each call leases a
+connection, runs the call, returns the lease and retries under
+``txhbase._retry``'s policy (see there for what is retried and why).
+
+Time (pool timeouts, back-off, server down intervals, keep-warm) runs on the
+``clock`` passed in, so tests use ``task.Clock``.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Optional, Sequence
+
+from twisted.internet import defer, task
+from twisted.internet.interfaces import IReactorTime
+from twisted.python.failure import Failure
+
+from txhbase import _retry
+from txhbase.errors import AllServersUnavailable, NoConnectionsAvailable
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ConnectionPool", "PoolListener", "PoolStats", "PooledTable", "PooledScanner"]
+
+
+class PoolListener:
+    """Receives pool events (pycassa style); override the ones you need.
+
+    Every method gets one ``dict`` with at least ``pool`` and, where it makes
+    sense, ``server`` (``'host:port'``), ``connection`` and ``error``.
+    Exceptions raised by a listener are logged and otherwise ignored.
+    """
+
+    def connection_created(self, event: dict) -> None:
+        """A new connection was opened."""
+
+    def connection_checked_out(self, event: dict) -> None:
+        """A connection was lent."""
+
+    def connection_checked_in(self, event: dict) -> None:
+        """A lent connection came back."""
+
+    def connection_failed(self, event: dict) -> None:
+        """Opening a connection, or a call on it, failed at the connection level."""
+
+    def connection_disposed(self, event: dict) -> None:
+        """A connection was closed and dropped from the pool."""
+
+    def connection_recycled(self, event: dict) -> None:
+        """A connection reached ``recycle`` leases and was replaced."""
+
+    def pool_at_max(self, event: dict) -> None:
+        """A lease had to wait: every connection is lent and none may be added."""
+
+    def server_marked_down(self, event: dict) -> None:
+        """A gateway is skipped until ``event['until']`` (clock seconds)."""
+
+    def server_marked_up(self, event: dict) -> None:
+        """A gateway that was marked down works again."""
+
+
+_EVENTS = ("connection_created", "connection_checked_out", "connection_checked_in",
+           "connection_failed", "connection_disposed", "connection_recycled",
+           "pool_at_max", "server_marked_down", "server_marked_up")
+
+
+@dataclass
+class PoolStats:
+    """Counters a service can export; ``as_dict()`` gives a plain snapshot."""
+
+    opened: int = 0
+    disposed: int = 0
+    recycled: int = 0
+    in_use: int = 0
+    idle: int = 0
+    waiting: int = 0
+    calls: int = 0
+    retries: int = 0
+    failed_calls: int = 0
+    failures: dict = field(default_factory=dict)  # server -> connection-level failures
+
+    def as_dict(self) -> dict:
+        d = dict(self.__dict__)
+        d["failures"] = dict(self.failures)
+        return d
+
+
+class _Server:
+    """Health of one gateway."""
+
+    def __init__(self, address: str) -> None:
+        host, sep, port = address.rpartition(":")
+        if not sep or not host or not port.isdigit():
+            raise ValueError(f"servers entries must be 'host:port', not {address!r}")
+        self.address = address
+        self.host = host
+        self.port = int(port)
+        self.down_until = 0.0
+        self.marked_down = False
+        self.consecutive_failures = 0
+        self.last_error: Optional[BaseException] = None
+        self.connections = 0  # open or opening
+
+    def is_down(self, now: float) -> bool:
+        return now < self.down_until
+
+
+class _Pooled:
+    """A pooled connection and its bookkeeping."""
+
+    __slots__ = ("conn", "server", "leases", "leased", "disposed", "warming")
+
+    def __init__(self, conn: Any, server: _Server) -> None:
+        self.conn = conn
+        self.server = server
+        self.leases = 0
+        self.leased = False
+        self.disposed = False
+        self.warming = False
+
+
+class _Waiter:
+    __slots__ = ("deferred", "avoid", "timer")
+
+    def __init__(self, deferred: defer.Deferred, avoid: frozenset) -> None:
+        self.deferred = deferred
+        self.avoid = avoid
+        self.timer: Any = None
+
+
+class _LeaseDeferred(defer.Deferred):
+    """The Deferred ``pool.connection()`` returns; also an async context manager."""
+
+    pool: "ConnectionPool"
+
+    async def __aenter__(self) -> Any:
+        d: defer.Deferred = defer.Deferred()
+
+        def forward(result: Any) -> Any:
+            if isinstance(result, Failure):
+                d.errback(result)
+                return None  # handed on to the awaiting coroutine
+            d.callback(result)
+            return result
+
+        self.addBoth(forward)
+        self._conn = await d
+        return self._conn
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        bad = exc is not None and _retry.classify(exc, _retry.UNSAFE).connection_bad
+        self.pool.release(self._conn, bad=bad)
+
+
+def _default_factory(reactor: Any, kwargs: dict) -> Callable[[str, int], Any]:
+    def make(host: str, port: int) -> Any:
+        from txhbase.connection import Connection
+
+        return Connection(host, port, reactor=reactor, **kwargs)
+
+    return make
+
+
+class ConnectionPool:
+    """A pool of ``Connection`` objects over one or several gateways.
+
+    :param size: connections kept open (at most; opened lazily unless ``prefill``).
+    :param host, port: the gateway when ``servers`` is not given.
+    :param servers: list of ``'host:port'`` gateways; connections are spread
+        over the healthy ones, retries prefer a gateway not tried yet.
+    :param max_overflow: extra connections opened under load, closed when returned.
+    :param pool_timeout: seconds a lease waits for a free connection before
+        failing with ``NoConnectionsAvailable`` (None: wait forever).
+    :param recycle: replace a connection after this many leases.
+    :param prefill: open ``size`` connections at once.
+    :param max_retries: retries of a pooled call (so ``max_retries + 1`` attempts).
+    :param retry_backoff: base of the exponential back-off between retries, seconds.
+    :param max_retry_backoff: cap of one back-off wait, seconds.
+    :param down_interval: seconds a failed gateway is skipped (doubles per
+        consecutive failure up to ``max_down_interval``).
+    :param keepalive: every this many seconds, idle connections make a cheap
+        call (``getTableNames``) so gateways do not close them as idle
+        (HBase's default idle timeout is 60 s); None disables it.
+    :param reactor: used for connections; ``clock`` (default: the reactor) for time.
+    :param connection_factory: ``(host, port) -> Connection``-like object with
+        ``open()``, ``close()``, ``table(name, use_prefix=...)`` and ``tables()``;
+        default builds ``txhbase.Connection(host, port, **connection_kwargs)``.
+    :param random: source of jitter in [0, 1), for deterministic tests.
+    """
+
+    def __init__(
+        self,
+        size: int,
+        host: str = "localhost",
+        port: int = 9090,
+        *,
+        servers: Optional[Sequence[str]] = None,
+        max_overflow: int = 0,
+        pool_timeout: Optional[float] = None,
+        recycle: Optional[int] = None,
+        prefill: bool = False,
+        max_retries: int = 3,
+        retry_backoff: float = 0.05,
+        max_retry_backoff: float = 2.0,
+        down_interval: float = 1.0,
+        max_down_interval: float = 30.0,
+        keepalive: Optional[float] = None,
+        reactor: Any = None,
+        clock: Optional[IReactorTime] = None,
+        connection_factory: Optional[Callable[[str, int], Any]] = None,
+        listeners: Iterable[PoolListener] = (),
+        random: Optional[Callable[[], float]] = None,
+        **connection_kwargs: Any,
+    ) -> None:
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            raise ValueError(f"size must be an int >= 1, not {size!r}")
+        if not isinstance(max_overflow, int) or isinstance(max_overflow, bool) or max_overflow < 0:
+            raise ValueError(f"max_overflow must be an int >= 0, not {max_overflow!r}")
+        if pool_timeout is not None and (not isinstance(pool_timeout, (int, float)) or pool_timeout < 0):
+            raise ValueError(f"pool_timeout must be a number >= 0 or None, not {pool_timeout!r}")
+        if recycle is not None and (not isinstance(recycle, int) or isinstance(recycle, bool) or recycle < 1):
+            raise ValueError(f"recycle must be an int >= 1 or None, not {recycle!r}")
+        if keepalive is not None and (not isinstance(keepalive, (int, float)) or keepalive <= 0):
+            raise ValueError(f"keepalive must be a number > 0 or None, not {keepalive!r}")
+        if not isinstance(down_interval, (int, float)) or down_interval < 0:
+            raise ValueError(f"down_interval must be a number >= 0, not {down_interval!r}")
+        if servers is None:
+            if not isinstance(host, str):
+                raise TypeError(f"host must be a str, not {type(host).__name__}")
+            if not isinstance(port, int) or isinstance(port, bool):
+                raise TypeError(f"port must be an int, not {type(port).__name__}")
+            servers = [f"{host}:{port}"]
+        elif isinstance(servers, (str, bytes)) or not all(isinstance(s, str) for s in servers):
+            raise TypeError("servers must be a list of 'host:port' strings")
+        if not servers:
+            raise ValueError("servers must not be empty")
+        if reactor is None:
+            from twisted.internet import reactor as _reactor  # noqa: PLC0415
+
+            reactor = _reactor
+        self._reactor = reactor
+        self.clock: IReactorTime = clock if clock is not None else reactor
+        self._servers = [_Server(s) for s in servers]
+        self.size = size
+        self.max_overflow = max_overflow
+        self.pool_timeout = pool_timeout
+        self.recycle = recycle
+        self.down_interval = float(down_interval)
+        self.max_down_interval = float(max(max_down_interval, down_interval))
+        policy_kw: dict = {}
+        if random is not None:
+            policy_kw["random"] = random
+        self.policy = _retry.RetryPolicy(max_retries=max_retries, base=retry_backoff,
+                                         cap=max(max_retry_backoff, retry_backoff), **policy_kw)
+        self._factory = connection_factory or _default_factory(reactor, connection_kwargs)
+        self._listeners: list[PoolListener] = list(listeners)
+        self.stats = PoolStats()
+        self._idle: deque[_Pooled] = deque()
+        self._all: dict[int, _Pooled] = {}
+        self._opening = 0
+        self._waiters: deque[_Waiter] = deque()
+        self._rr = itertools.count()
+        self._closed = False
+        self._keepalive: Optional[task.LoopingCall] = None
+        if keepalive is not None:
+            self._keepalive = task.LoopingCall(self._keep_warm)
+            self._keepalive.clock = self.clock
+            self._keepalive.start(keepalive, now=False).addErrback(
+                lambda f: log.error("keep-warm loop stopped: %s", f.getErrorMessage()))
+        if prefill:
+            self.prefill().addErrback(
+                lambda f: log.warning("pool prefill incomplete: %s", f.getErrorMessage()))
+
+    # ------------------------------------------------------------------ info
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def servers(self) -> list[str]:
+        """The gateways, in the order given."""
+        return [s.address for s in self._servers]
+
+    def server_status(self) -> dict:
+        """``'host:port'`` -> {down, down_until, connections, last_error}."""
+        now = self.clock.seconds()
+        return {s.address: {"down": s.is_down(now), "down_until": s.down_until,
+                            "connections": s.connections, "last_error": s.last_error}
+                for s in self._servers}
+
+    def add_listener(self, listener: PoolListener) -> None:
+        """Register a ``PoolListener``."""
+        self._listeners.append(listener)
+
+    def _emit(self, name: str, **event: Any) -> None:
+        event["pool"] = self
+        for listener in list(self._listeners):
+            try:
+                getattr(listener, name)(event)
+            except Exception:
+                log.exception("pool listener %r failed in %s", listener, name)
+
+    def _refresh_stats(self) -> None:
+        self.stats.idle = len(self._idle)
+        self.stats.waiting = len(self._waiters)
+
+    # ------------------------------------------------------------------ leasing
+
+    def connection(self, timeout: Optional[float] = None) -> _LeaseDeferred:
+        """Lease a connection; give it back with ``release(conn)``.
+
+        Fires with the Connection; fails with ``NoConnectionsAvailable`` after
+        ``timeout`` seconds (default ``pool_timeout``) or when the pool is
+        closed, with ``AllServersUnavailable`` when every gateway is down.
+        ``async with pool.connection() as conn:`` releases on exit.
+        """
+        if timeout is not None and (not isinstance(timeout, (int, float)) or timeout < 0):
+            raise ValueError(f"timeout must be a number >= 0 or None, not {timeout!r}")
+        out = _LeaseDeferred()
+        out.pool = self
+        inner = self._lease(frozenset(), timeout)
+
+        def leased(rec: _Pooled) -> None:
+            if out.called:  # cancelled meanwhile: give it straight back
+                self._checkin(rec, False)
+            else:
+                out.callback(rec.conn)
+
+        def failed(f: Failure) -> None:
+            if not out.called:
+                out.errback(f)
+
+        inner.addCallbacks(leased, failed)
+        out._canceller = lambda _d: inner.cancel()  # type: ignore[attr-defined]
+        return out
+
+    def release(self, conn: Any, bad: bool = False) -> None:
+        """Give back a leased connection; ``bad=True`` closes it instead of reusing it."""
+        rec = self._all.get(id(conn))
+        if rec is None or rec.conn is not conn or not rec.leased:
+            if rec is None and self._closed:
+                return  # closed under the borrower: nothing left to do
+            raise ValueError("conn is not a connection leased from this pool")
+        self._checkin(rec, bad)
+
+    def run(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> defer.Deferred:
+        """Lease a connection, fire with ``func(conn, *args, **kwargs)``'s result, release.
+
+        Not retried (``func`` may do anything); the connection is closed
+        rather than reused if ``func`` failed with a connection-level error.
+        """
+        d = self._lease(frozenset(), None)
+
+        def call(rec: _Pooled) -> defer.Deferred:
+            r = defer.maybeDeferred(func, rec.conn, *args, **kwargs)
+
+            def done(result: Any) -> Any:
+                bad = isinstance(result, Failure) and \
+                    _retry.classify(result.value, _retry.UNSAFE).connection_bad
+                if isinstance(result, Failure) and _retry.classify(result.value, _retry.UNSAFE).server_fault:
+                    self._server_failed(rec.server, result.value)
+                self._checkin(rec, bad)
+                return result
+
+            return r.addBoth(done)
+
+        return d.addCallback(call)
+
+    def _lease(self, avoid: frozenset, timeout: Optional[float]) -> defer.Deferred:
+        """Fire with a checked-out ``_Pooled``; prefer servers not in ``avoid``."""
+        if self._closed:
+            return defer.fail(NoConnectionsAvailable("the pool is closed"))
+        rec = self._take_idle(avoid)
+        if rec is not None:
+            self._checkout(rec)
+            return defer.succeed(rec)
+        if self._total() < self.size + self.max_overflow:
+            return self._open_new(avoid)
+        # Everything is lent: wait for a release.
+        waiter = _Waiter(defer.Deferred(lambda d: self._drop_waiter(waiter)), avoid)
+        self._waiters.append(waiter)
+        self._refresh_stats()
+        self._emit("pool_at_max", waiting=len(self._waiters))
+        if timeout is None:
+            timeout = self.pool_timeout
+        if timeout is not None:
+            waiter.timer = self.clock.callLater(timeout, self._waiter_timed_out, waiter, timeout)
+        return waiter.deferred
+
+    def _drop_waiter(self, waiter: _Waiter) -> None:
+        if waiter in self._waiters:
+            self._waiters.remove(waiter)
+        if waiter.timer is not None and waiter.timer.active():
+            waiter.timer.cancel()
+        self._refresh_stats()
+
+    def _waiter_timed_out(self, waiter: _Waiter, timeout: float) -> None:
+        waiter.timer = None
+        if waiter in self._waiters:
+            self._waiters.remove(waiter)
+            self._refresh_stats()
+            waiter.deferred.errback(NoConnectionsAvailable(
+                f"no connection available within {timeout} s "
+                f"({self.size + self.max_overflow} lent)"))
+
+    def _give_to_waiter(self, rec: _Pooled) -> bool:
+        if not self._waiters:
+            return False
+        waiter = self._waiters.popleft()
+        if waiter.timer is not None and waiter.timer.active():
+            waiter.timer.cancel()
+        self._refresh_stats()
+        self._checkout(rec)
+        waiter.deferred.callback(rec)
+        return True
+
+    def _serve_waiters(self) -> None:
+        """Open connections for waiters while there is room (after a dispose)."""
+        while self._waiters and self._total() < self.size + self.max_overflow and not self._closed:
+            waiter = self._waiters.popleft()
+            if waiter.timer is not None and waiter.timer.active():
+                waiter.timer.cancel()
+            self._refresh_stats()
+            self._open_new(waiter.avoid).chainDeferred(waiter.deferred)
+
+    def _total(self) -> int:
+        return len(self._all) + self._opening
+
+    def _take_idle(self, avoid: frozenset) -> Optional[_Pooled]:
+        now = self.clock.seconds()
+        fallback = None
+        for rec in list(self._idle):
+            if rec.server.is_down(now):
+                # Its gateway failed since: do not lend it, close it.
+                self._idle.remove(rec)
+                self._dispose(rec)
+                continue
+            if rec.server.address in avoid:
+                if fallback is None:
+                    fallback = rec
+                continue
+            self._idle.remove(rec)
+            return rec
+        if fallback is not None and not self._has_room_elsewhere(avoid, now):
+            self._idle.remove(fallback)
+            return fallback
+        return None
+
+    def _has_room_elsewhere(self, avoid: frozenset, now: float) -> bool:
+        return self._total() < self.size + self.max_overflow and any(
+            not s.is_down(now) and s.address not in avoid for s in self._servers)
+
+    def _checkout(self, rec: _Pooled) -> None:
+        rec.leased = True
+        rec.leases += 1
+        self.stats.in_use += 1
+        self._refresh_stats()
+        self._emit("connection_checked_out", server=rec.server.address, connection=rec.conn)
+
+    def _checkin(self, rec: _Pooled, bad: bool) -> None:
+        rec.leased = False
+        self.stats.in_use -= 1
+        self._emit("connection_checked_in", server=rec.server.address, connection=rec.conn)
+        if rec.disposed:
+            pass
+        elif self._closed or bad or rec.server.is_down(self.clock.seconds()):
+            self._dispose(rec)
+        elif self.recycle is not None and rec.leases >= self.recycle:
+            self.stats.recycled += 1
+            self._emit("connection_recycled", server=rec.server.address, connection=rec.conn)
+            self._dispose(rec)
+        elif self._give_to_waiter(rec):
+            return
+        elif len(self._all) > self.size:
+            self._dispose(rec)  # overflow connection: not kept
+        else:
+            self._idle.append(rec)
+            self._refresh_stats()
+            return
+        self._refresh_stats()
+        self._serve_waiters()
+
+    @defer.inlineCallbacks
+    def _open_new(self, avoid: frozenset) -> Any:
+        """Open a connection on the best healthy gateway, failing over to the next."""
+        while True:
+            server = self._pick_server(avoid)  # raises AllServersUnavailable
+            self._opening += 1
+            server.connections += 1
+            try:
+                conn = self._factory(server.host, server.port)
+                yield defer.maybeDeferred(conn.open)
+            except defer.CancelledError:
+                self._opening -= 1
+                server.connections -= 1
+                raise
+            except Exception as exc:
+                self._opening -= 1
+                server.connections -= 1
+                self._emit("connection_failed", server=server.address, error=exc)
+                self._server_failed(server, exc)
+                log.info("cannot connect to %s: %s", server.address, exc)
+                continue
+            self._opening -= 1
+            rec = _Pooled(conn, server)
+            self._all[id(conn)] = rec
+            self.stats.opened += 1
+            self._emit("connection_created", server=server.address, connection=conn)
+            self._server_ok(server)
+            if self._closed:
+                self._dispose(rec)
+                raise NoConnectionsAvailable("the pool is closed")
+            self._checkout(rec)
+            return rec
+
+    def _pick_server(self, avoid: frozenset) -> _Server:
+        now = self.clock.seconds()
+        up = [s for s in self._servers if not s.is_down(now)]
+        if not up:
+            errors = {s.address: s.last_error for s in self._servers}
+            detail = "; ".join(f"{a}: {type(e).__name__}: {e}" for a, e in errors.items())
+            raise AllServersUnavailable(f"every gateway is marked down ({detail})", errors)
+        preferred = [s for s in up if s.address not in avoid] or up
+        turn = next(self._rr)
+        n = len(preferred)
+        # Fewest connections first; ties broken round-robin.
+        return min((preferred[(turn + i) % n] for i in range(n)), key=lambda s: s.connections)
+
+    def _dispose(self, rec: _Pooled) -> None:
+        if rec.disposed:
+            return
+        rec.disposed = True
+        if self._all.get(id(rec.conn)) is rec:
+            del self._all[id(rec.conn)]
+        rec.server.connections -= 1
+        self.stats.disposed += 1
+        self._emit("connection_disposed", server=rec.server.address, connection=rec.conn)
+        try:
+            d = defer.maybeDeferred(rec.conn.close)
+        except Exception:  # pragma: no cover - maybeDeferred does not raise
+            return
+        d.addErrback(lambda f: log.debug("closing %s: %s", rec.server.address, f.getErrorMessage()))
+
+    # ------------------------------------------------------------------ health
+
+    def _server_failed(self, server: _Server, exc: BaseException) -> None:
+        """Count a connection-level failure and mark the gateway down for a while."""
+        server.last_error = exc
+        server.consecutive_failures += 1
+        self.stats.failures[server.address] = self.stats.failures.get(server.address, 0) + 1
+        interval = min(self.max_down_interval,
+                       self.down_interval * 2 ** (server.consecutive_failures - 1))
+        now = self.clock.seconds()
+        server.down_until = max(server.down_until, now + interval)
+        server.marked_down = True
+        log.warning("gateway %s marked down for %.1f s: %s", server.address, interval, exc)
+        self._emit("server_marked_down", server=server.address, error=exc,
+                   until=server.down_until)
+        # Idle connections to it are closed now, not lent.
+        for rec in [r for r in self._idle if r.server is server]:
+            self._idle.remove(rec)
+            self._dispose(rec)
+        self._refresh_stats()
+
+    def _server_ok(self, server: _Server) -> None:
+        server.consecutive_failures = 0
+        if server.marked_down:
+            server.marked_down = False
+            log.info("gateway %s is up again", server.address)
+            self._emit("server_marked_up", server=server.address)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def prefill(self) -> defer.Deferred:
+        """Open connections until ``size`` are open; fires when done."""
+        wanted = self.size - self._total()
+        ds = [self._open_new(frozenset()).addCallback(self._checkin, False) for _ in range(max(0, wanted))]
+        return defer.gatherResults(ds, consumeErrors=True).addCallback(lambda _: self)
+
+    def _keep_warm(self) -> defer.Deferred:
+        """One cheap call on each idle connection; dispose those that fail."""
+        ds = []
+        for rec in list(self._idle):
+            self._idle.remove(rec)
+            rec.leased = True
+            self.stats.in_use += 1
+            d = defer.maybeDeferred(rec.conn.tables)
+
+            def done(result: Any, rec: _Pooled = rec) -> None:
+                bad = isinstance(result, Failure)
+                if bad:
+                    verdict = _retry.classify(result.value, _retry.READ)
+                    if verdict.server_fault:
+                        self._server_failed(rec.server, result.value)
+                    self._emit("connection_failed", server=rec.server.address,
+                               connection=rec.conn, error=result.value)
+                rec.leased = False
+                self.stats.in_use -= 1
+                if rec.disposed:
+                    return
+                if bad or self._closed:
+                    self._dispose(rec)
+                    self._serve_waiters()
+                elif not self._give_to_waiter(rec):
+                    self._idle.append(rec)
+                self._refresh_stats()
+
+            ds.append(d.addBoth(done))
+        self._refresh_stats()
+        return defer.gatherResults(ds)
+
+    def close(self) -> defer.Deferred:
+        """Close every connection (lent ones too) and fail every waiter.
+
+        Later leases fail with ``NoConnectionsAvailable``. Safe to call twice.
+        """
+        self._closed = True
+        if self._keepalive is not None and self._keepalive.running:
+            self._keepalive.stop()
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if waiter.timer is not None and waiter.timer.active():
+                waiter.timer.cancel()
+            waiter.deferred.errback(NoConnectionsAvailable("the pool was closed"))
+        closes = []
+        for rec in list(self._all.values()):
+            if rec.leased:
+                rec.leased = False
+                self.stats.in_use -= 1
+            if not rec.disposed:
+                rec.disposed = True
+                del self._all[id(rec.conn)]
+                rec.server.connections -= 1
+                self.stats.disposed += 1
+                self._emit("connection_disposed", server=rec.server.address, connection=rec.conn)
+                closes.append(defer.maybeDeferred(rec.conn.close).addErrback(lambda f: None))
+        self._idle.clear()
+        self._refresh_stats()
+        return defer.gatherResults(closes).addCallback(lambda _: None)
+
+    # ------------------------------------------------------------------ tables
+
+    def table(self, name: Any, use_prefix: bool = True) -> "PooledTable":
+        """A Table-like object whose calls lease a connection and retry safely."""
+        if not isinstance(name, (bytes, str)):
+            raise TypeError(f"name must be bytes or str, not {type(name).__name__}")
+        return PooledTable(self, name, use_prefix)
+
+    @defer.inlineCallbacks
+    def _call(self, table: "PooledTable", method: str, args: tuple, kwargs: dict) -> Any:
+        """Run ``Table.<method>`` on a leased connection under the retry policy."""
+        kind = _retry.method_kind(method)
+        attempts: list[_retry.Attempt] = []
+        avoid: set = set()
+        retries = 0
+        self.stats.calls += 1
+        while True:
+            try:
+                rec = yield self._lease(frozenset(avoid), None)
+            except Exception as exc:
+                self.stats.failed_calls += 1
+                raise _retry.annotate(exc, attempts, _aggregate(attempts))
+            try:
+                t = rec.conn.table(table.name, use_prefix=table.use_prefix)
+                result = yield defer.maybeDeferred(getattr(t, method), *args, **kwargs)
+            except Exception as exc:
+                verdict = _retry.classify(exc, kind)
+                attempts.append(_retry.Attempt(rec.server.address, exc, verdict.maybe_applied,
+                                               self.clock.seconds()))
+                if verdict.server_fault:
+                    self._emit("connection_failed", server=rec.server.address,
+                               connection=rec.conn, error=exc)
+                    self._server_failed(rec.server, exc)
+                if rec.leased:
+                    self._checkin(rec, verdict.connection_bad)
+                if verdict.retry and retries < self.policy.max_retries and not self._closed:
+                    retries += 1
+                    self.stats.retries += 1
+                    avoid.add(rec.server.address)
+                    log.info("retrying %s (retry %d) after %s on %s", method, retries,
+                             type(exc).__name__, rec.server.address)
+                    yield task.deferLater(self.clock, self.policy.delay(retries))
+                    continue
+                self.stats.failed_calls += 1
+                raise _retry.annotate(exc, attempts, _aggregate(attempts))
+            if rec.leased:
+                self._server_ok(rec.server)
+                self._checkin(rec, False)
+            return result
+
+
+def _aggregate(attempts: list) -> Optional[bool]:
+    """True if any attempt may have been applied, False if none was, else None."""
+    if any(a.maybe_applied for a in attempts):
+        return True
+    if all(a.maybe_applied is False for a in attempts):
+        return False
+    return None
+
+
+def _increment(prefix: bytes) -> Optional[bytes]:
+    """The smallest key greater than every key starting with ``prefix``."""
+    stripped = prefix.rstrip(b"\xff")
+    if not stripped:
+        return None
+    return stripped[:-1] + bytes([stripped[-1] + 1])
+
+
+def _as_bytes(value: Any) -> Any:
+    return value.encode("utf-8") if isinstance(value, str) else value
+
+
+class PooledTable:
+    """A Table whose every call draws a connection from the pool.
+
+    Same methods, arguments and results as ``txhbase.Table``. Reads, scans,
+    ``put`` and ``delete`` are retried (puts/deletes repeated after a lost
+    reply are idempotent except that a put without explicit timestamp may
+    leave one extra version); ``counter_set``/``counter_inc``/``counter_dec``,
+    ``append`` and ``check_and_put`` are retried only when they surely never
+    reached the server, otherwise they fail with the original error whose
+    ``maybe_applied`` says whether the server may have applied them. Every
+    final error carries ``attempts`` and ``servers``.
+    """
+
+    def __init__(self, pool: ConnectionPool, name: Any, use_prefix: bool = True) -> None:
+        self.pool = pool
+        self.name = name
+        self.use_prefix = use_prefix
+
+    def __repr__(self) -> str:
+        return f"<PooledTable {self.name!r}>"
+
+    def _call(self, method: str, args: tuple, kwargs: dict) -> defer.Deferred:
+        return self.pool._call(self, method, args, kwargs)
+
+    # reads
+    def row(self, row: Any, *args: Any, **kwargs: Any) -> defer.Deferred:
+        """``Table.row``, retried."""
+        return self._call("row", (row,) + args, kwargs)
+
+    def rows(self, rows: Any, *args: Any, **kwargs: Any) -> defer.Deferred:
+        """``Table.rows``, retried."""
+        return self._call("rows", (rows,) + args, kwargs)
+
+    def cells(self, row: Any, column: Any, *args: Any, **kwargs: Any) -> defer.Deferred:
+        """``Table.cells``, retried."""
+        return self._call("cells", (row, column) + args, kwargs)
+
+    def exists(self, row: Any, *args: Any, **kwargs: Any) -> defer.Deferred:
+        """``Table.exists``, retried."""
+        return self._call("exists", (row,) + args, kwargs)
+
+    def count(self, *args: Any, **kwargs: Any) -> defer.Deferred:
+        """``Table.count``, retried."""
+        return self._call("count", args, kwargs)
+
+    def families(self, *args: Any, **kwargs: Any) -> defer.Deferred:
+        """``Table.families``, retried."""
+        return self._call("families", args, kwargs)
+
+    def regions(self, *args: Any, **kwargs: Any) -> defer.Deferred:
+        """``Table.regions``, retried."""
+        return self._call("regions", args, kwargs)
+
+    def counter_get(self, row: Any, column: Any, *args: Any, **kwargs: Any) -> defer.Deferred:
+        """``Table.counter_get`` (an increment by 0, so safe to repeat), retried."""
+        return self._call("counter_get", (row, column) + args, kwargs)
+
+    # idempotent mutations
+    def put(self, row: Any, data: Any, *args: Any, **kwargs: Any) -> defer.Deferred:
+        """``Table.put``, retried even after a lost reply (may add an extra version)."""
+        return self._call("put", (row, data) + args, kwargs)
+
+    def delete(self, row: Any, *args: Any, **kwargs: Any) -> defer.Deferred:
+        """``Table.delete``, retried even after a lost reply."""
+        return self._call("delete", (row,) + args, kwargs)
+
+    # never repeated once they may have reached the server
+    def counter_set(self, row: Any, column: Any, *args: Any, **kwargs: Any) -> defer.Deferred:
+        """``Table.counter_set``; not repeated after a lost reply (``maybe_applied``)."""
+        return self._call("counter_set", (row, column) + args, kwargs)
+
+    def counter_inc(self, row: Any, column: Any, *args: Any, **kwargs: Any) -> defer.Deferred:
+        """``Table.counter_inc``; not repeated after a lost reply (``maybe_applied``)."""
+        return self._call("counter_inc", (row, column) + args, kwargs)
+
+    def counter_dec(self, row: Any, column: Any, *args: Any, **kwargs: Any) -> defer.Deferred:
+        """``Table.counter_dec``; not repeated after a lost reply (``maybe_applied``)."""
+        return self._call("counter_dec", (row, column) + args, kwargs)
+
+    def append(self, row: Any, data: Any, *args: Any, **kwargs: Any) -> defer.Deferred:
+        """``Table.append``; not repeated after a lost reply (``maybe_applied``)."""
+        return self._call("append", (row, data) + args, kwargs)
+
+    def check_and_put(self, row: Any, column: Any, value: Any, data: Any,
+                      *args: Any, **kwargs: Any) -> defer.Deferred:
+        """``Table.check_and_put``; not repeated after a lost reply (``maybe_applied``)."""
+        return self._call("check_and_put", (row, column, value, data) + args, kwargs)
+
+    def scan(self, **kwargs: Any) -> "PooledScanner":
+        """A scanner (returned at once) that resumes on another connection after a failure."""
+        return PooledScanner(self, kwargs)
+
+
+class PooledScanner:
+    """A scan over a pooled connection that survives losing it.
+
+    Holds one lease from the first ``get_next()`` until the scan ends or is
+    closed.  If the connection or gateway fails mid-scan, the scan is reopened
+    on another connection starting at the last row delivered (forward or
+    reverse), skipping the columns of that row already delivered (so
+    ``scan_batching`` partial rows are not repeated); ``limit`` is enforced
+    here, across reopenings.  Each row is delivered exactly once, in order.
+    """
+
+    def __init__(self, table: PooledTable, kwargs: dict) -> None:
+        limit = kwargs.get("limit")
+        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
+            raise ValueError(f"limit must be an int >= 1 or None, not {limit!r}")
+        if kwargs.get("row_prefix") is not None and (
+                kwargs.get("row_start") is not None or kwargs.get("row_stop") is not None):
+            raise TypeError("row_prefix cannot be combined with row_start or row_stop")
+        self._table = table
+        self._pool = table.pool
+        self._kwargs = dict(kwargs)
+        self._limit = limit
+        self._kwargs.pop("limit", None)
+        self._delivered = 0
+        self._last_key: Optional[bytes] = None
+        self._last_cols: set = set()
+        self._rec: Optional[_Pooled] = None
+        self._scanner: Any = None
+        self._done = False
+        self._lock = defer.DeferredLock()
+        self.attempts: list = []
+
+    def _resume_kwargs(self) -> dict:
+        kw = dict(self._kwargs)
+        if self._last_key is None:
+            return kw
+        reverse = bool(kw.get("reverse"))
+        prefix = _as_bytes(kw.pop("row_prefix", None))
+        if prefix is not None:
+            kw["row_stop"] = prefix if reverse else _increment(prefix)
+        kw["row_start"] = self._last_key
+        return kw
+
+    def get_next(self) -> defer.Deferred:
+        """Fire with the next ``(row_key, data)``, or ``None`` once the scan is over."""
+        return self._lock.run(self._next)
+
+    @defer.inlineCallbacks
+    def _next(self) -> Any:
+        retries = 0
+        while not self._done:
+            if self._scanner is None:
+                try:
+                    rec = yield self._pool._lease(frozenset(a.server for a in self.attempts[-1:]), None)
+                except Exception as exc:
+                    self._done = True
+                    raise _retry.annotate(exc, self.attempts, None)
+                self._rec = rec
+                t = rec.conn.table(self._table.name, use_prefix=self._table.use_prefix)
+                try:
+                    self._scanner = t.scan(**self._resume_kwargs())
+                except Exception:
+                    self._release(False)
+                    self._done = True
+                    raise
+            try:
+                item = yield self._scanner.get_next()
+            except Exception as exc:
+                rec = self._rec
+                verdict = _retry.classify(exc, _retry.READ)
+                self.attempts.append(_retry.Attempt(rec.server.address if rec else None, exc,
+                                                    None, self._pool.clock.seconds()))
+                self._drop_scanner()
+                if rec is not None and verdict.server_fault:
+                    self._pool._emit("connection_failed", server=rec.server.address,
+                                     connection=rec.conn, error=exc)
+                    self._pool._server_failed(rec.server, exc)
+                self._release(verdict.connection_bad)
+                if verdict.retry and retries < self._pool.policy.max_retries and not self._pool.closed:
+                    retries += 1
+                    self._pool.stats.retries += 1
+                    yield task.deferLater(self._pool.clock, self._pool.policy.delay(retries))
+                    continue
+                self._done = True
+                raise _retry.annotate(exc, self.attempts, None)
+            if item is None:
+                self._finish()
+                return None
+            key, data = item
+            if key == self._last_key:
+                data = type(data)((c, v) for c, v in data.items() if c not in self._last_cols)
+                if not data:
+                    continue  # already delivered before the reopening
+            else:
+                self._last_cols = set()
+            self._last_key = key
+            self._last_cols.update(data.keys())
+            self._delivered += 1
+            if self._limit is not None and self._delivered >= self._limit:
+                self._finish()
+            return key, data
+        return None
+
+    def _drop_scanner(self) -> None:
+        scanner, self._scanner = self._scanner, None
+        if scanner is not None:
+            try:
+                defer.maybeDeferred(scanner.close).addErrback(lambda f: None)
+            except Exception:  # pragma: no cover
+                pass
+
+    def _release(self, bad: bool) -> None:
+        rec, self._rec = self._rec, None
+        if rec is not None and rec.leased:
+            self._pool._checkin(rec, bad)
+
+    def _finish(self) -> None:
+        self._done = True
+        scanner, self._scanner = self._scanner, None
+        if scanner is None:
+            self._release(False)
+            return
+        d = defer.maybeDeferred(scanner.close)
+        rec, self._rec = self._rec, None
+
+        def released(result: Any) -> None:
+            if rec is not None and rec.leased:
+                self._pool._checkin(rec, isinstance(result, Failure))
+
+        d.addBoth(released)
+
+    def close(self) -> defer.Deferred:
+        """Stop the scan, release the server scanner and the lease."""
+        if self._done and self._scanner is None:
+            return defer.succeed(None)
+        self._finish()
+        return defer.succeed(None)
+
+    def __aiter__(self) -> "PooledScanner":
+        return self
+
+    async def __anext__(self) -> tuple:
+        item = await self.get_next()
+        if item is None:
+            raise StopAsyncIteration
+        return item

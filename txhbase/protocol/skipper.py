@@ -72,7 +72,7 @@ class _SkipperBase:
 
 
 class BinarySkipper(_SkipperBase):
-    """Finds message boundaries in the Thrift binary protocol (strict or not)."""
+    """Finds message boundaries in the (strict) Thrift binary protocol."""
 
     __slots__ = ()
 
@@ -82,22 +82,19 @@ class BinarySkipper(_SkipperBase):
         if end < 4:
             return None
         (word,) = _unpack_i32(buf, 0)
-        if word < 0:  # strict: version|type, name, seqid
-            if (word & 0xFFFF0000) != 0x80010000:
-                raise ProtocolError(f"bad binary protocol version word {word & 0xFFFFFFFF:#x}")
-            if end < 8:
-                return None
-            (n,) = _unpack_i32(buf, 4)
-            if n < 0:
-                raise ProtocolError(f"negative method name length {n}")
-            if n > self.max_message_size:
-                raise self._too_large("method name", n)
-            hdr = 8 + n + 4
-        else:  # old non-strict: name, type byte, seqid
-            n = word
-            if n > self.max_message_size:
-                raise self._too_large("method name", n)
-            hdr = 4 + n + 1 + 4
+        # Strict header only (what HBase and thriftpy2 write): version|type,
+        # name, seqid. The old unversioned form is refused, as thriftpy2's
+        # decoder would refuse it.
+        if word >= 0 or (word & 0xFFFF0000) != 0x80010000:
+            raise ProtocolError(f"bad binary protocol version word {word & 0xFFFFFFFF:#x}")
+        if end < 8:
+            return None
+        (n,) = _unpack_i32(buf, 4)
+        if n < 0:
+            raise ProtocolError(f"negative method name length {n}")
+        if n > self.max_message_size:
+            raise self._too_large("method name", n)
+        hdr = 8 + n + 4
         return hdr if end >= hdr else None
 
     def scan(self, buf: bytearray) -> Optional[int]:
@@ -308,6 +305,9 @@ class CompactSkipper(_SkipperBase):
                         pos += 1
                         stack.pop()
                         continue
+                    t = c2b.get(ct)
+                    if t is None:
+                        raise ProtocolError(f"bad compact field type {ct}")
                     if h & 0xF0:
                         npos = pos + 1
                     else:  # long form: zigzag varint field id follows
@@ -315,9 +315,6 @@ class CompactSkipper(_SkipperBase):
                         if r is None:
                             break
                         npos = r[1]
-                    t = c2b.get(ct)
-                    if t is None:
-                        raise ProtocolError(f"bad compact field type {ct}")
                     pos = npos
                     vt = _T_NONE if t == T_BOOL else t
                 elif kind == _K_LIST:

@@ -240,19 +240,27 @@ def _site_xml(props: dict[str, str]) -> str:
 # the cluster
 
 
-def _ping(host: str, port: int, transport: str, protocol: str, timeout_ms: int = 5000) -> list:
-    """Call getTableNames() once with thriftpy2's blocking client."""
+def sync_client(host: str, port: int, transport: str = "buffered", protocol: str = "binary",
+                timeout_ms: int = 30000) -> Any:
+    """thriftpy2's blocking ``Hbase`` client for one wire combination (close() it)."""
     from thriftpy2.protocol import TBinaryProtocolFactory, TCompactProtocolFactory
     from thriftpy2.rpc import make_client
     from thriftpy2.transport import TBufferedTransportFactory, TFramedTransportFactory
 
     from txhbase.protocol.idl import hbase
 
-    client = make_client(
+    if (transport, protocol) not in GATEWAY_FLAGS:
+        raise ValueError(f"unknown wire transport={transport!r} protocol={protocol!r}")
+    return make_client(
         hbase.Hbase, host, port,
         proto_factory=TCompactProtocolFactory() if protocol == "compact" else TBinaryProtocolFactory(),
         trans_factory=TFramedTransportFactory() if transport == "framed" else TBufferedTransportFactory(),
         timeout=timeout_ms)
+
+
+def _ping(host: str, port: int, transport: str, protocol: str, timeout_ms: int = 5000) -> list:
+    """Call getTableNames() once with thriftpy2's blocking client."""
+    client = sync_client(host, port, transport, protocol, timeout_ms)
     try:
         return client.getTableNames()
     finally:

@@ -13,12 +13,15 @@ from txhbase.errors import (
     TxHBaseError,
 )
 
+from txhbase.pool import ConnectionPool
+
 __version__ = "0.1.0"
 
 __all__ = [
     "AllServersUnavailable",
     "AlreadyExists",
     "ConnectionLost",
+    "ConnectionPool",
     "HBaseIOError",
     "IllegalArgument",
     "MessageTooLarge",

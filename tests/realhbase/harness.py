@@ -67,6 +67,7 @@ JDK17_FLAGS = [
 ]
 
 REQUIRE_ENV = "TXHBASE_REQUIRE_HBASE"
+PIDFILE_ENV = "TXHBASE_HBASE_PIDFILE"
 
 LOG4J2_PROPERTIES = """\
 status = warn
@@ -351,6 +352,10 @@ class Cluster:
                                      stderr=subprocess.STDOUT, cwd=self.tmp,
                                      start_new_session=True)
         self.procs.append(_Proc(name, popen, log, out))
+        pidfile = os.environ.get(PIDFILE_ENV)
+        if pidfile:  # .ci/run kills these process groups if pytest itself dies
+            with open(pidfile, "a") as f:
+                f.write(f"{popen.pid}\n")
 
     def _wait_ready(self, deadline_at: float) -> None:
         pending = dict(self.ports)

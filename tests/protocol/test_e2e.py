@@ -1,0 +1,161 @@
+"""Client and server factory over real loopback sockets, with a tiny handler."""
+from __future__ import annotations
+
+import os
+import tempfile
+
+import pytest
+import pytest_twisted
+from twisted.internet import defer, reactor
+from twisted.internet.task import deferLater
+from twisted.internet.testing import MemoryReactorClock
+
+from tests.protocol.wire import WIRES, row
+from txhbase.errors import ConnectionLost, HBaseIOError, ServerError, TimeoutError
+from txhbase.protocol import HBaseServerFactory, connect, hbase
+
+
+class Handler:
+    def __init__(self):
+        self.tables = {b"t1": True, b"t2": False}
+
+    def getTableNames(self):
+        return sorted(self.tables)
+
+    def isTableEnabled(self, name):
+        if name not in self.tables:
+            raise hbase.IOError(message=f"no table {name!r}", canRetry=False)
+        d = defer.Deferred()
+        # Answer later for t1 than for t2, so handler Deferreds fire out of order.
+        reactor.callLater(0.02 if name == b"t1" else 0, d.callback, self.tables[name])
+        return d
+
+    def getRow(self, table, key, attributes):
+        n = int(key)
+        return [row(key, ncols=n, size=1000)]
+
+    def deleteTable(self, name):
+        raise RuntimeError("nope")
+
+
+@pytest.fixture(params=WIRES, ids=[f"{t}-{p}" for t, p in WIRES])
+def server(request):
+    transport, protocol = request.param
+    port = reactor.listenTCP(0, HBaseServerFactory(Handler(), transport, protocol),
+                             interface="127.0.0.1")
+    yield port.getHost().port, transport, protocol
+    pytest_twisted.blockon(port.stopListening())
+
+
+@pytest_twisted.ensureDeferred
+async def test_round_trip_pipelined_and_concurrent(server):
+    portno, transport, protocol = server
+    clients = [await connect(reactor, "127.0.0.1", portno, transport=transport,
+                             protocol=protocol, timeout=10000) for _ in range(3)]
+    try:
+        calls = []
+        for c in clients:
+            calls += [c.call("isTableEnabled", b"t1"), c.call("isTableEnabled", b"t2"),
+                      c.call("getRow", b"t1", b"300", {}), c.call("getTableNames")]
+        assert all(c.pending == 4 for c in clients)
+        results = await defer.gatherResults(calls)
+        for i in range(3):
+            enabled1, enabled2, rows, names = results[4 * i:4 * i + 4]
+            assert (enabled1, enabled2, names) == (True, False, [b"t1", b"t2"])
+            assert len(rows[0].columns) == 300  # ~300 KB reply over several reads
+        with pytest.raises(HBaseIOError, match="no table"):
+            await clients[0].call("isTableEnabled", b"zz")
+        with pytest.raises(ServerError, match="nope") as e:
+            await clients[0].call("deleteTable", b"t1")
+        assert e.value.type == ServerError.INTERNAL_ERROR
+        assert clients[0].connected
+    finally:
+        for c in clients:
+            await c.close()
+    assert not clients[0].connected
+    with pytest.raises(ConnectionLost):
+        await clients[0].call("getTableNames")
+
+
+class RecordingFactory(HBaseServerFactory):
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.built = []
+
+    def buildProtocol(self, addr):
+        p = super().buildProtocol(addr)
+        self.built.append(p)
+        return p
+
+
+@pytest_twisted.ensureDeferred
+async def test_server_going_away_fails_pending_calls():
+    factory = RecordingFactory(Handler())
+    port = reactor.listenTCP(0, factory, interface="127.0.0.1")
+    try:
+        c = await connect(reactor, "127.0.0.1", port.getHost().port)
+        lost = c.notify_lost()
+        d = c.call("isTableEnabled", b"t1")  # answered 20 ms later
+        while not factory.built:
+            await deferLater(reactor, 0.001)
+        factory.built[0].transport.loseConnection()  # the server hangs up first
+        with pytest.raises(ConnectionLost) as e:
+            await d
+        assert e.value.sent is True
+        assert isinstance(await lost, ConnectionLost)
+        with pytest.raises(ConnectionLost):
+            await c.call("getTableNames")
+    finally:
+        await port.stopListening()
+
+
+@pytest_twisted.ensureDeferred
+async def test_endpoint_string_unix():
+    path = os.path.join(tempfile.mkdtemp(), "hbase.sock")
+    port = reactor.listenUNIX(path, HBaseServerFactory(Handler(), "framed", "compact"))
+    try:
+        c = await connect(reactor, endpoint=f"unix:path={path}", transport="framed",
+                          protocol="compact")
+        assert await c.call("getTableNames") == [b"t1", b"t2"]
+        await c.close()
+    finally:
+        await port.stopListening()
+
+
+@pytest_twisted.ensureDeferred
+async def test_connection_refused():
+    port = reactor.listenTCP(0, HBaseServerFactory(Handler()), interface="127.0.0.1")
+    portno = port.getHost().port
+    await port.stopListening()
+    with pytest.raises(ConnectionLost) as e:
+        await connect(reactor, "127.0.0.1", portno)
+    assert e.value.sent is False
+
+
+def test_connect_timeout_on_clock():
+    clock = MemoryReactorClock()
+    d = connect(clock, endpoint="tcp:host=10.255.255.1:port=9090", connect_timeout=250)
+    assert not d.called
+    clock.advance(0.3)
+    failures = []
+    d.addErrback(failures.append)
+    assert failures and failures[0].check(TimeoutError)
+
+
+def test_connect_validates_arguments():
+    with pytest.raises(ValueError, match="transport"):
+        connect(reactor, "h", 1, transport="http")
+    with pytest.raises(ValueError, match="protocol"):
+        connect(reactor, "h", 1, protocol="json")
+    with pytest.raises(TypeError, match="port"):
+        connect(reactor, "h", "9090")
+    with pytest.raises(ValueError, match="port"):
+        connect(reactor, "h", 0)
+    with pytest.raises(TypeError, match="host"):
+        connect(reactor, None, 9090)
+    with pytest.raises(ValueError, match="either"):
+        connect(reactor, "h", 1, endpoint="tcp:h:1")
+    with pytest.raises(TypeError, match="connect_timeout"):
+        connect(reactor, "h", 1, connect_timeout="5")
+    with pytest.raises(ValueError, match="max_message_size"):
+        connect(reactor, "h", 1, max_message_size=-1)

@@ -1,0 +1,146 @@
+"""The embedded HBase-compatible Thrift1 gateway (like ``treq.testing``, but a real server).
+
+``listen()`` starts it on a reactor and returns a ``RunningServer``::
+
+    srv = listen(0)                 # a free port on 127.0.0.1
+    ... connect to srv.host, srv.port ...
+    yield srv.stop()
+
+It speaks the ``Hbase`` service with HBase's semantics and errors, over the
+same framing and codec as the txhbase client; ``data_dir`` makes every
+acknowledged mutation durable (see ``wal``).
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterable, Optional, Union
+
+from twisted.internet import defer
+
+from txhbase.protocol.server import HBaseServerFactory
+from txhbase.server.handler import HBaseHandler
+from txhbase.server.store import Store
+
+__all__ = ["RunningServer", "listen", "HBaseHandler", "Store"]
+
+log = logging.getLogger(__name__)
+
+
+def _as_bytes(value: Union[str, bytes], what: str) -> bytes:
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, bytes):
+        return value
+    raise TypeError(f"{what} must be str or bytes, not {type(value).__name__}")
+
+
+class _TrackingFactory(HBaseServerFactory):
+    """Remembers its open connections so ``stop()`` can close them."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.connections: set = set()
+
+    def buildProtocol(self, addr: Any) -> Any:
+        p = super().buildProtocol(addr)
+        self.connections.add(p)
+        lost = p.connectionLost
+
+        def connection_lost(reason: Any = None) -> None:
+            self.connections.discard(p)
+            lost(reason)
+
+        p.connectionLost = connection_lost
+        return p
+
+
+class RunningServer:
+    """A listening embedded gateway: where it is, its handler and store, and ``stop()``."""
+
+    def __init__(self, listening_port: Any, factory: _TrackingFactory, handler: HBaseHandler,
+                 wal: Any = None) -> None:
+        self._port = listening_port
+        self._factory = factory
+        addr = listening_port.getHost()
+        self.host: str = addr.host
+        self.port: int = addr.port
+        self.handler = handler
+        self.store: Store = handler.store
+        self.wal = wal
+        self.transport = factory.transport
+        self.protocol = factory.protocol_name
+        self._stopped: Optional[defer.Deferred] = None
+
+    def split_table(self, name: Union[str, bytes], keys: Iterable[Union[str, bytes]]) -> None:
+        """Pre-split ``name`` at ``keys`` (now, or when it is created) so it has several regions."""
+        self.store.split_table(_as_bytes(name, "name"),
+                               [_as_bytes(k, "keys item") for k in keys])
+
+    def open_scanner_count(self) -> int:
+        """Scanners open on the server (neither closed nor expired)."""
+        return self.handler.open_scanner_count()
+
+    def stop(self) -> defer.Deferred:
+        """Stop listening, drop client connections and scanners, close the log."""
+        if self._stopped is not None:
+            return self._stopped
+        d = defer.maybeDeferred(self._port.stopListening)
+        for p in list(self._factory.connections):
+            if p.transport is not None:
+                p.transport.loseConnection()
+
+        def done(_: Any) -> None:
+            self.handler.close_all_scanners()
+            if self.wal is not None:
+                self.wal.close()
+
+        d.addCallback(done)
+        self._stopped = d
+        return d
+
+
+def listen(port: int = 0, host: str = "127.0.0.1", *, reactor: Any = None,
+           transport: str = "buffered", protocol: str = "binary",
+           data_dir: Optional[str] = None, scanner_timeout: float = 60.0,
+           clock: Any = None) -> RunningServer:
+    """Start an embedded HBase Thrift1 gateway on ``host:port`` (0 = a free port).
+
+    ``clock`` (an IReactorTime, default the reactor) gives server time and
+    expires idle scanners after ``scanner_timeout`` seconds.  ``data_dir``
+    replays and then appends to a write-ahead log there.
+    """
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
+        raise ValueError(f"port must be an int in 0..65535, not {port!r}")
+    if not isinstance(host, str):
+        raise TypeError(f"host must be str, not {type(host).__name__}")
+    if transport not in ("buffered", "framed"):
+        raise ValueError(f"transport must be 'buffered' or 'framed', not {transport!r}")
+    if protocol not in ("binary", "compact"):
+        raise ValueError(f"protocol must be 'binary' or 'compact', not {protocol!r}")
+    if scanner_timeout is not None and scanner_timeout < 0:
+        raise ValueError("scanner_timeout must be >= 0")
+    if reactor is None:
+        from twisted.internet import reactor  # noqa: N813
+    if clock is None:
+        clock = reactor
+    store = Store(clock=lambda: int(clock.seconds() * 1000))
+    wal = None
+    if data_dir is not None:
+        from txhbase.server.wal import WriteAheadLog
+
+        wal = WriteAheadLog(data_dir, clock=reactor)
+        wal.recover(store)
+        wal.attach(store)
+    handler = HBaseHandler(store, clock=clock, scanner_timeout=scanner_timeout, wal=wal,
+                           server_name=b"localhost")
+    factory = _TrackingFactory(handler, transport, protocol)
+    try:
+        lp = reactor.listenTCP(port, factory, interface=host)
+    except Exception:
+        if wal is not None:
+            wal.close()
+        raise
+    handler.server_port = lp.getHost().port
+    log.info("txhbase.server listening on %s:%d (%s/%s)", host, lp.getHost().port,
+             transport, protocol)
+    return RunningServer(lp, factory, handler, wal)

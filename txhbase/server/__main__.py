@@ -1,0 +1,61 @@
+"""``python -m txhbase.server``: run the embedded HBase Thrift1 gateway.
+
+Prints one line ``txhbase.server listening on HOST:PORT ...`` (flushed) when
+ready, and stops cleanly (exit status 0) on SIGINT or SIGTERM.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Optional, Sequence
+
+
+def parse_split(text: str) -> tuple:
+    """``TABLE:KEY,KEY`` -> ``(b"TABLE", [b"KEY", b"KEY"])``."""
+    table, sep, keys = text.rpartition(":")
+    if not sep or not table:
+        raise argparse.ArgumentTypeError(f"--split wants TABLE:KEY[,KEY...], not {text!r}")
+    return table.encode(), [k.encode() for k in keys.split(",") if k]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m txhbase.server",
+                                description="An embedded HBase-compatible Thrift1 gateway.")
+    p.add_argument("--port", type=int, default=9090, help="TCP port (0 = a free port)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind")
+    p.add_argument("--transport", choices=["buffered", "framed"], default="buffered")
+    p.add_argument("--protocol", choices=["binary", "compact"], default="binary")
+    p.add_argument("--data-dir", default=None,
+                   help="keep data durably in a write-ahead log in this directory")
+    p.add_argument("--split", type=parse_split, action="append", default=[],
+                   metavar="TABLE:KEY,KEY", help="pre-split a table at these row keys")
+    p.add_argument("--scanner-timeout", type=float, default=60.0,
+                   help="seconds before an idle scanner expires")
+    p.add_argument("--log-level", default="WARNING")
+    return p
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from twisted.internet import reactor
+
+    from txhbase.server import listen
+
+    srv = listen(args.port, args.host, reactor=reactor, transport=args.transport,
+                 protocol=args.protocol, data_dir=args.data_dir,
+                 scanner_timeout=args.scanner_timeout)
+    for table, keys in args.split:
+        srv.split_table(table, keys)
+    reactor.addSystemEventTrigger("before", "shutdown", srv.stop)
+    print(f"txhbase.server listening on {srv.host}:{srv.port} "
+          f"({args.transport}/{args.protocol}"
+          f"{', data-dir ' + args.data_dir if args.data_dir else ''})", flush=True)
+    reactor.run()  # installs SIGINT/SIGTERM handlers that stop the reactor
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,500 @@
+"""The embedded server's multi-versioned, sorted cell store.
+
+One ``Table`` keeps its rows in a ``SortedDict`` (row key -> row), each row a
+plain dict of interned column names (``b"fam:qual"``) to a flat tuple of
+versions ``(ts, value, expiry, ts, value, expiry, ...)`` newest first.  Flat
+tuples keep the overhead per cell near one tuple slot triple, which is what
+lets a million cells fit in a few hundred MB.
+
+HBase semantics modelled here (see docs and the gateway reference):
+
+- versions beyond a family's ``max_versions`` are pruned on write;
+- family TTL (seconds) and a per-put TTL (ms) expire cells: a cell is expired
+  when ``ts + ttl < now``;
+- deletes remove every version with ``ts <= T`` and leave a delete marker, so
+  a later put with ``ts <= T`` stays masked until ``major_compact`` drops the
+  markers (HBase keeps tombstones until a major compaction).
+
+The store knows nothing about Thrift; the handler maps its errors.  Every
+mutation is reported to ``on_record`` (the write-ahead log) with all
+timestamps resolved, so replaying the records rebuilds the same store.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Iterable, Iterator, Optional
+
+from sortedcontainers import SortedDict
+
+#: timeToLive value meaning "forever" (Integer.MAX_VALUE seconds).
+FOREVER = 2147483647
+#: Java's Long.MAX_VALUE: HBase's LATEST_TIMESTAMP and the open end of a time range.
+LATEST = 0x7FFFFFFFFFFFFFFF
+
+#: One cell as filters see it: (family, qualifier, timestamp, value).
+Cell = tuple  # tuple[bytes, bytes, int, bytes]
+
+_ROW_MARK = b""  # key of the whole-row delete marker in a row's marker dict
+
+
+class StoreError(Exception):
+    """Base class of store errors (the handler turns them into HBase errors)."""
+
+
+class TableNotFound(StoreError):
+    pass
+
+
+class TableExists(StoreError):
+    pass
+
+
+class TableNotEnabled(StoreError):
+    pass
+
+
+class TableNotDisabled(StoreError):
+    pass
+
+
+class NoSuchFamily(StoreError):
+    pass
+
+
+class NotACounter(StoreError):
+    """An increment found a value that is not 8 bytes wide."""
+
+
+@dataclass(frozen=True)
+class FamilySpec:
+    """A column family's settings (HBase's ColumnDescriptor, Thrift defaults)."""
+
+    name: bytes
+    max_versions: int = 3
+    compression: str = "NONE"
+    in_memory: bool = False
+    bloom_filter_type: str = "NONE"
+    bloom_filter_vector_size: int = 0
+    bloom_filter_nb_hashes: int = 0
+    block_cache_enabled: bool = False
+    time_to_live: int = FOREVER  # seconds
+
+    @property
+    def ttl_ms(self) -> Optional[int]:
+        """TTL in ms, or None for forever."""
+        if self.time_to_live >= FOREVER or self.time_to_live <= 0:
+            return None
+        return self.time_to_live * 1000
+
+    def as_record(self) -> tuple:
+        return (self.name, self.max_versions, self.compression, self.in_memory,
+                self.bloom_filter_type, self.bloom_filter_vector_size,
+                self.bloom_filter_nb_hashes, self.block_cache_enabled, self.time_to_live)
+
+    @classmethod
+    def from_record(cls, rec: tuple) -> "FamilySpec":
+        return cls(*rec)
+
+
+class Selection:
+    """Which columns a read returns: ``None`` = all, else whole families and exact columns."""
+
+    __slots__ = ("families", "columns")
+
+    def __init__(self, families: Iterable[bytes] = (), columns: Iterable[bytes] = ()) -> None:
+        self.families = frozenset(families)
+        self.columns = frozenset(columns)
+
+    def wants(self, column: bytes, family: bytes) -> bool:
+        return family in self.families or column in self.columns
+
+
+@dataclass
+class Table:
+    """One table: families, enabled flag, region split keys and the rows."""
+
+    name: bytes
+    families: dict = field(default_factory=dict)  # bytes -> FamilySpec
+    enabled: bool = True
+    split_keys: list = field(default_factory=list)
+    region_id: int = 0
+    rows: Any = field(default_factory=SortedDict)  # row -> {column: versions}
+    markers: dict = field(default_factory=dict)  # row -> {b"" | fam | col: ts}
+    _names: dict = field(default_factory=dict)  # column -> (interned column, fam, qual)
+
+    def column(self, family: bytes, qualifier: bytes) -> tuple:
+        """The interned ``(column, family, qualifier)`` triple for a column."""
+        col = family + b":" + qualifier
+        entry = self._names.get(col)
+        if entry is None:
+            entry = self._names[col] = (col, family, qualifier)
+        return entry
+
+    def split(self, column: bytes) -> tuple:
+        entry = self._names.get(column)
+        if entry is None:
+            fam, _, qual = column.partition(b":")
+            entry = self._names[column] = (column, fam, qual)
+        return entry
+
+    def sort_key(self, column: bytes) -> tuple:
+        entry = self.split(column)
+        return (entry[1], entry[2])
+
+
+def _masked(markers: Optional[dict], column: bytes, family: bytes, ts: int) -> bool:
+    if not markers:
+        return False
+    for key in (_ROW_MARK, family, column):
+        m = markers.get(key)
+        if m is not None and ts <= m:
+            return True
+    return False
+
+
+class Store:
+    """All tables of one embedded server.
+
+    ``clock`` returns the current time in ms (server time for puts without a
+    timestamp and the "now" of TTL expiry); tests pass a fake one.
+    """
+
+    def __init__(self, clock: Optional[Callable[[], int]] = None) -> None:
+        self.tables: dict[bytes, Table] = {}
+        self.clock: Callable[[], int] = clock or (lambda: int(time.time() * 1000))
+        self.on_record: Optional[Callable[[tuple], None]] = None
+        self.presplit: dict[bytes, list] = {}  # split keys for tables not created yet
+
+    def now(self) -> int:
+        return int(self.clock())
+
+    def _record(self, rec: tuple) -> None:
+        if self.on_record is not None:
+            self.on_record(rec)
+
+    # ---- tables ----------------------------------------------------------
+
+    def table(self, name: bytes) -> Table:
+        t = self.tables.get(name)
+        if t is None:
+            raise TableNotFound(name)
+        return t
+
+    def enabled_table(self, name: bytes) -> Table:
+        t = self.table(name)
+        if not t.enabled:
+            raise TableNotEnabled(name)
+        return t
+
+    def create_table(self, name: bytes, families: list, split_keys: Iterable[bytes] = (),
+                     region_id: Optional[int] = None, enabled: bool = True) -> Table:
+        if name in self.tables:
+            raise TableExists(name)
+        keys = set(k for k in split_keys if k) | set(self.presplit.pop(name, ()))
+        t = Table(name, {f.name: f for f in families}, enabled, sorted(keys),
+                  self.now() if region_id is None else region_id)
+        self.tables[name] = t
+        self._record(("create", name, tuple(f.as_record() for f in families),
+                      tuple(t.split_keys), t.region_id, enabled))
+        return t
+
+    def delete_table(self, name: bytes) -> None:
+        t = self.table(name)
+        if t.enabled:
+            raise TableNotDisabled(name)
+        del self.tables[name]
+        self._record(("drop", name))
+
+    def set_enabled(self, name: bytes, enabled: bool) -> None:
+        t = self.table(name)
+        if t.enabled == enabled:
+            raise (TableNotDisabled if enabled else TableNotEnabled)(name)
+        t.enabled = enabled
+        self._record(("enable", name, enabled))
+
+    def split_table(self, name: bytes, keys: Iterable[bytes]) -> None:
+        """Pre-split a table at ``keys`` so it reports several regions.
+
+        For a table that does not exist yet the keys apply when it is created.
+        """
+        if name not in self.tables:
+            self.presplit[name] = sorted(set(self.presplit.get(name, ())) | {k for k in keys if k})
+            return
+        t = self.tables[name]
+        t.split_keys = sorted(set(t.split_keys) | {k for k in keys if k})
+        self._record(("split", name, tuple(t.split_keys)))
+
+    def regions(self, name: bytes) -> list:
+        """The table's regions as ``(start, end)`` pairs in key order."""
+        t = self.table(name)
+        bounds = [b""] + t.split_keys + [b""]
+        return list(zip(bounds[:-1], bounds[1:]))
+
+    def major_compact(self, name: bytes) -> None:
+        """Drop delete markers and expired or surplus versions (HBase's major compaction)."""
+        t = self.table(name)
+        t.markers.clear()
+        now = self.now()
+        for row in list(t.rows.keys()):
+            cols = t.rows[row]
+            for col in list(cols):
+                fam = t.split(col)[1]
+                spec = t.families.get(fam)
+                ttl = spec.ttl_ms if spec else None
+                v = cols[col]
+                keep = []
+                for i in range(0, len(v), 3):
+                    ts, exp = v[i], v[i + 2]
+                    if (exp is not None and exp < now) or (ttl is not None and ts + ttl < now):
+                        continue
+                    keep.extend(v[i:i + 3])
+                if keep:
+                    cols[col] = tuple(keep)
+                else:
+                    del cols[col]
+            if not cols:
+                del t.rows[row]
+        self._record(("compact", name))
+
+    # ---- writes ----------------------------------------------------------
+
+    def check_families(self, t: Table, families: Iterable[bytes]) -> None:
+        for fam in families:
+            if fam not in t.families:
+                raise NoSuchFamily(fam)
+
+    def put(self, t: Table, row: bytes, cells: list, ts: int, expiry: Optional[int] = None) -> None:
+        """Store ``cells`` — ``(family, qualifier, value)`` — at ``ts`` in one row.
+
+        Families must exist (checked first, nothing is written otherwise).
+        ``expiry`` (absolute ms) is the per-cell TTL deadline of ``_ttl``.
+        """
+        self.check_families(t, (c[0] for c in cells))
+        self._record(("put", t.name, row, ts, expiry, tuple(cells)))
+        self._apply_put(t, row, cells, ts, expiry)
+
+    def _apply_put(self, t: Table, row: bytes, cells: Iterable, ts: int,
+                   expiry: Optional[int]) -> None:
+        markers = t.markers.get(row)
+        cols = t.rows.get(row)
+        for fam, qual, value in cells:
+            col = t.column(fam, qual)[0]
+            if _masked(markers, col, fam, ts):
+                continue
+            if cols is None:
+                cols = t.rows[row] = {}
+            old = cols.get(col)
+            if old is None:
+                cols[col] = (ts, value, expiry)
+                continue
+            if ts > old[0]:
+                new = (ts, value, expiry) + old
+            else:
+                parts = []
+                placed = False
+                for i in range(0, len(old), 3):
+                    ots = old[i]
+                    if not placed and ts >= ots:
+                        parts.append((ts, value, expiry))
+                        placed = True
+                        if ts == ots:
+                            continue  # same timestamp: the newer write replaces it
+                    parts.append(old[i:i + 3])
+                if not placed:
+                    parts.append((ts, value, expiry))
+                new = tuple(x for p in parts for x in p)
+            limit = 3 * t.families[fam].max_versions
+            cols[col] = new[:limit] if len(new) > limit else new
+
+    def delete(self, t: Table, row: bytes, ts: int, family: Optional[bytes] = None,
+               qualifier: Optional[bytes] = None) -> None:
+        """Delete versions with timestamp <= ``ts``: of the row, a family or one column."""
+        if family is not None:
+            self.check_families(t, (family,))
+        self._record(("delete", t.name, row, ts, family, qualifier))
+        self._apply_delete(t, row, ts, family, qualifier)
+
+    def _apply_delete(self, t: Table, row: bytes, ts: int, family: Optional[bytes],
+                      qualifier: Optional[bytes]) -> None:
+        if family is None:
+            key = _ROW_MARK
+        elif qualifier is None:
+            key = family
+        else:
+            key = t.column(family, qualifier)[0]
+        marks = t.markers.setdefault(row, {})
+        if marks.get(key, -1) < ts:
+            marks[key] = ts
+        cols = t.rows.get(row)
+        if not cols:
+            return
+        for col in list(cols):
+            _, fam, _ = t.split(col)
+            if family is not None and fam != family:
+                continue
+            if qualifier is not None and col != key:
+                continue
+            v = cols[col]
+            keep = tuple(x for i in range(0, len(v), 3) if v[i] > ts for x in v[i:i + 3])
+            if keep:
+                cols[col] = keep
+            else:
+                del cols[col]
+        if not cols:
+            del t.rows[row]
+
+    def apply_record(self, rec: tuple) -> None:
+        """Replay one record written through ``on_record`` (WAL recovery)."""
+        op = rec[0]
+        if op == "create":
+            _, name, fams, splits, region_id, enabled = rec
+            t = Table(name, {}, enabled, list(splits), region_id)
+            for f in fams:
+                spec = FamilySpec.from_record(tuple(f))
+                t.families[spec.name] = spec
+            self.tables[name] = t
+        elif op == "drop":
+            self.tables.pop(rec[1], None)
+        elif op == "enable":
+            self.tables[rec[1]].enabled = rec[2]
+        elif op == "split":
+            self.tables[rec[1]].split_keys = list(rec[2])
+        elif op == "put":
+            _, name, row, ts, expiry, cells = rec
+            self._apply_put(self.tables[name], row, cells, ts, expiry)
+        elif op == "delete":
+            _, name, row, ts, fam, qual = rec
+            self._apply_delete(self.tables[name], row, ts, fam, qual)
+        elif op == "compact":
+            saved, self.on_record = self.on_record, None
+            try:
+                self.major_compact(rec[1])
+            finally:
+                self.on_record = saved
+        elif op == "marker":
+            _, name, row, key, ts = rec
+            self.tables[name].markers.setdefault(row, {})[key] = ts
+        else:
+            raise ValueError(f"unknown store record {op!r}")
+
+    def snapshot_records(self) -> Iterator[tuple]:
+        """Records that rebuild the current store (for WAL compaction)."""
+        for t in self.tables.values():
+            yield ("create", t.name, tuple(f.as_record() for f in t.families.values()),
+                   tuple(t.split_keys), t.region_id, t.enabled)
+            for row, marks in t.markers.items():
+                for key, ts in marks.items():
+                    yield ("marker", t.name, row, key, ts)
+            for row, cols in t.rows.items():
+                for col, v in cols.items():
+                    _, fam, qual = t.split(col)
+                    # oldest first so replay keeps the version order
+                    for i in range(len(v) - 3, -1, -3):
+                        yield ("put", t.name, row, v[i], v[i + 2], ((fam, qual, v[i + 1]),))
+
+    # ---- reads -----------------------------------------------------------
+
+    def row_cells(self, t: Table, row: bytes, select: Optional[Selection] = None,
+                  max_ts: int = LATEST, versions: int = 1, now: Optional[int] = None,
+                  ordered: bool = False, cols: Optional[dict] = None) -> list:
+        """Visible cells of one row as ``(column, ts, value)``.
+
+        Only versions with ``ts < max_ts`` (HBase's [0, max_ts) range), not
+        expired, at most ``versions`` per column.  ``ordered`` sorts them in
+        HBase order (family, qualifier, timestamp descending).
+        """
+        if cols is None:
+            cols = t.rows.get(row)
+            if not cols:
+                return []
+        if now is None:
+            now = self.now()
+        out = []
+        names = t._names
+        fams = t.families
+        for col, v in cols.items():
+            entry = names[col]
+            if select is not None and entry[1] not in select.families and col not in select.columns:
+                continue
+            spec = fams.get(entry[1])
+            if spec is None:
+                continue
+            ttl = spec.ttl_ms
+            n = 0
+            for i in range(0, len(v), 3):
+                ts = v[i]
+                if ts >= max_ts:
+                    continue
+                exp = v[i + 2]
+                if (exp is not None and exp < now) or (ttl is not None and ts + ttl < now):
+                    continue
+                out.append((col, ts, v[i + 1]))
+                n += 1
+                if n >= versions:
+                    break
+        if ordered and len(out) > 1:
+            key = t.sort_key
+            out.sort(key=lambda c: (key(c[0]), -c[1]))
+        return out
+
+    def latest(self, t: Table, row: bytes, family: bytes, qualifier: bytes,
+               now: Optional[int] = None) -> Optional[tuple]:
+        """The newest visible ``(ts, value)`` of one column, or None."""
+        col = t.column(family, qualifier)[0]
+        cells = self.row_cells(t, row, Selection(columns=(col,)), now=now)
+        return (cells[0][1], cells[0][2]) if cells else None
+
+    def rows_from(self, t: Table, start: bytes, *, inclusive: bool = True,
+                  reverse: bool = False) -> Iterator:
+        """Row keys from ``start`` ("" = the first/last row) in scan order."""
+        if reverse:
+            if start:
+                return t.rows.irange(maximum=start, inclusive=(True, inclusive), reverse=True)
+            return t.rows.irange(reverse=True)
+        if start:
+            return t.rows.irange(minimum=start, inclusive=(inclusive, True))
+        return t.rows.irange()
+
+    # ---- read-modify-write ------------------------------------------------
+
+    def _rmw_ts(self, old: Optional[tuple], now: int) -> int:
+        # HBase: a new version at max(now, previous timestamp + 1)
+        return now if old is None else max(now, old[0] + 1)
+
+    def increment(self, t: Table, row: bytes, family: bytes, qualifier: bytes,
+                  amount: int) -> int:
+        """Add ``amount`` to an 8-byte big-endian signed counter; return the new value."""
+        self.check_families(t, (family,))
+        now = self.now()
+        old = self.latest(t, row, family, qualifier, now)
+        if old is None:
+            cur = 0
+        else:
+            if len(old[1]) != 8:
+                raise NotACounter(f"Field is not a long, it's {len(old[1])} bytes wide")
+            cur = int.from_bytes(old[1], "big", signed=True)
+        new = cur + amount
+        new = (new + 2 ** 63) % 2 ** 64 - 2 ** 63  # Java long overflow wraps
+        self.put(t, row, [(family, qualifier, new.to_bytes(8, "big", signed=True))],
+                 self._rmw_ts(old, now))
+        return new
+
+    def append(self, t: Table, row: bytes, cells: list) -> list:
+        """Append ``(family, qualifier, suffix)`` values; return ``(family, qualifier, ts, value)``."""
+        self.check_families(t, (c[0] for c in cells))
+        now = self.now()
+        out = []
+        for fam, qual, suffix in cells:
+            old = self.latest(t, row, fam, qual, now)
+            value = (old[1] if old else b"") + suffix
+            ts = self._rmw_ts(old, now)
+            self.put(t, row, [(fam, qual, value)], ts)
+            out.append((fam, qual, ts, value))
+        out.sort(key=lambda c: (c[0], c[1]))
+        return out
+
+
+def family_spec(name: bytes, **kwargs: Any) -> FamilySpec:
+    """Build a FamilySpec; a small convenience for tests and the CLI."""
+    return replace(FamilySpec(name), **kwargs)

@@ -1,0 +1,259 @@
+"""End-to-end: a pool over three gateways (fault proxies in front of one backend).
+
+Real Thrift gateways are stateless in front of one HBase cluster, so the
+"gateways" here are ``FaultProxy`` listeners in front of the session's
+gateway (embedded server or real HBase): killing one (stop listening, reset
+its connections) and restarting it on the same port is a gateway restart,
+and faults (stall, drop mid-reply, corrupt) hit calls the backend may
+already have applied.  One test also stops and restarts an embedded server
+itself on the same port.
+"""
+from __future__ import annotations
+
+import pytest
+import pytest_twisted
+from twisted.internet import defer, reactor, task
+
+from txhbase import errors
+from txhbase.connection import Connection
+from txhbase.pool import ConnectionPool, PoolListener
+from tests.pool.faultproxy import FaultProxy
+
+TABLE = b"txhbase_pool_e2e"
+CALL_TIMEOUT_MS = 1500
+MAX_RETRIES = 4
+# Bound on one pooled call: every attempt may time out, plus back-off waits.
+CALL_BOUND = (MAX_RETRIES + 1) * (CALL_TIMEOUT_MS / 1000.0 + 0.5) + 2.0
+
+
+def sleep(seconds):
+    return task.deferLater(reactor, seconds)
+
+
+class Events(PoolListener):
+    def __init__(self):
+        self.events = []
+
+    def server_marked_down(self, event):
+        self.events.append(("down", event["server"]))
+
+    def server_marked_up(self, event):
+        self.events.append(("up", event["server"]))
+
+
+async def direct(gateway):
+    conn = Connection(gateway.host, gateway.port, transport=gateway.transport,
+                      protocol=gateway.protocol, timeout=10000)
+    await conn.open()
+    return conn
+
+
+async def ensure_table(gateway):
+    conn = await direct(gateway)
+    try:
+        if TABLE not in await conn.tables():
+            try:
+                await conn.create_table(TABLE, {"cf": {"max_versions": 1}})
+            except errors.AlreadyExists:
+                pass
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def proxies(gateway):
+    ps = [FaultProxy(gateway.host, gateway.port) for _ in range(3)]
+    for p in ps:
+        p.listen(0)
+    pytest_twisted.blockon(defer.ensureDeferred(ensure_table(gateway)))
+    yield ps
+    for p in ps:
+        pytest_twisted.blockon(p.stop())
+
+
+def make_pool(gateway, proxies, size=3, **kw):
+    kw.setdefault("down_interval", 0.3)
+    kw.setdefault("max_down_interval", 1.0)
+    return ConnectionPool(size, servers=[f"127.0.0.1:{p.port}" for p in proxies],
+                          transport=gateway.transport, protocol=gateway.protocol,
+                          timeout=CALL_TIMEOUT_MS, max_retries=MAX_RETRIES,
+                          retry_backoff=0.05, max_retry_backoff=0.5, **kw)
+
+
+def bounded(d, seconds=CALL_BOUND):
+    """Fail the test (not the call) if ``d`` has not fired within ``seconds``."""
+    out = defer.Deferred()
+    timer = reactor.callLater(seconds, lambda: out.called or out.errback(
+        AssertionError(f"a pooled call did not fire within {seconds} s")))
+
+    def done(result):
+        if timer.active():
+            timer.cancel()
+            out.callback(result)  # a Failure is passed on as the result, not raised
+        return None
+
+    d.addBoth(done)
+    return out
+
+
+def proxy_for(proxies, address):
+    port = int(address.rpartition(":")[2])
+    return next(p for p in proxies if p.port == port)
+
+
+@pytest.mark.backend
+@pytest_twisted.ensureDeferred
+async def test_kill_and_restart_gateway_mid_workload(gateway, proxies, row_prefix):
+    events = Events()
+    pool = make_pool(gateway, proxies, listeners=[events])
+    table = pool.table(TABLE)
+    victim = proxies[0]
+    victim_address = f"127.0.0.1:{victim.port}"
+    acked, failed = [], []
+
+    async def put(i):
+        key = row_prefix + b"%04d" % i
+        r = await bounded(table.put(key, {b"cf:v": b"%d" % i}))
+        if r is None:
+            acked.append(key)
+        else:
+            assert r.check(errors.TxHBaseError), r
+            failed.append((key, r.value))
+
+    try:
+        for wave in range(12):
+            if wave == 4:
+                await victim.stop()  # gateway dies: connections reset, port closed
+            if wave == 8:
+                victim.listen(int(victim_address.rpartition(":")[2]))  # same port
+                await sleep(1.1)  # past its down interval
+            await defer.gatherResults([defer.ensureDeferred(put(wave * 10 + i)) for i in range(10)])
+            await sleep(0.05)
+        assert acked, "no put succeeded"
+        assert not failed, f"puts failed although two gateways stayed up: {failed[:3]}"
+        assert pool.stats.failures.get(victim_address, 0) >= 1
+        assert ("down", victim_address) in events.events
+        assert ("up", victim_address) in events.events
+        # Every acknowledged put is readable afterwards.
+        conn = await direct(gateway)
+        try:
+            rows = dict(await conn.table(TABLE).rows(acked))
+        finally:
+            await conn.close()
+        assert sorted(rows) == sorted(acked)
+        for key in acked:
+            assert rows[key] == {b"cf:v": b"%d" % int(key[-4:])}
+    finally:
+        await pool.close()
+
+
+@pytest.mark.backend
+@pytest_twisted.ensureDeferred
+async def test_non_idempotent_call_not_repeated_after_lost_reply(gateway, proxies, row_prefix):
+    pool = make_pool(gateway, proxies, size=1)
+    table = pool.table(TABLE)
+    try:
+        await table.row(row_prefix + b"warm")
+        (rec,) = pool._all.values()
+        proxy = proxy_for(proxies, rec.server.address)
+        proxy.drop_mid_reply(3)  # the increment reaches HBase; its reply is cut
+        with pytest.raises((errors.ConnectionLost, errors.ProtocolError)) as info:
+            await bounded(table.counter_inc(row_prefix + b"c", b"cf:n", 5))
+        assert info.value.maybe_applied is True
+        assert len(info.value.attempts) == 1
+        assert await table.counter_get(row_prefix + b"c", b"cf:n") == 5  # applied exactly once
+        # A put after a lost reply is retried (idempotent) and lands.
+        (rec,) = pool._all.values()
+        proxy_for(proxies, rec.server.address).drop_mid_reply(2)
+        await bounded(table.put(row_prefix + b"p", {b"cf:v": b"1"}))
+        assert await table.row(row_prefix + b"p") == {b"cf:v": b"1"}
+        assert pool.stats.retries >= 1
+    finally:
+        await pool.close()
+
+
+@pytest.mark.backend
+@pytest_twisted.ensureDeferred
+async def test_corrupt_and_stalled_replies_are_retried_elsewhere(gateway, proxies, row_prefix):
+    pool = make_pool(gateway, proxies, size=1)
+    table = pool.table(TABLE)
+    try:
+        await table.put(row_prefix + b"r", {b"cf:v": b"x"})
+        (rec,) = pool._all.values()
+        proxy_for(proxies, rec.server.address).corrupt_next(0, 0xFF)
+        assert await bounded(table.row(row_prefix + b"r")) == {b"cf:v": b"x"}
+        (rec,) = pool._all.values()
+        stalled = proxy_for(proxies, rec.server.address)
+        stalled.stall()
+        start = reactor.seconds()
+        assert await bounded(table.row(row_prefix + b"r")) == {b"cf:v": b"x"}
+        took = reactor.seconds() - start
+        assert CALL_TIMEOUT_MS / 1000.0 <= took < CALL_BOUND
+        assert pool.stats.retries >= 2
+        stalled.unstall()
+    finally:
+        await pool.close()
+
+
+@pytest.mark.backend
+@pytest_twisted.ensureDeferred
+async def test_scan_survives_gateway_kill_rows_exactly_once(gateway, proxies, row_prefix):
+    pool = make_pool(gateway, proxies, size=2)
+    table = pool.table(TABLE)
+    keys = [row_prefix + b"s%03d" % i for i in range(60)]
+    try:
+        await defer.gatherResults([defer.ensureDeferred(table.put(k, {b"cf:v": k})) for k in keys])
+        for kw in ({"batch_size": 7}, {"batch_size": 5, "reverse": True}):
+            scanner = table.scan(row_prefix=row_prefix + b"s", **kw)
+            got = []
+            while True:
+                item = await bounded(scanner.get_next())
+                if item is None:
+                    break
+                got.append(item)
+                if len(got) == 17:
+                    victim = proxy_for(proxies, scanner._rec.server.address)
+                    victim.drop_all()  # connection reset under the open scanner
+            expected = list(reversed(keys)) if kw.get("reverse") else keys
+            assert [k for k, _ in got] == expected
+            assert all(d == {b"cf:v": k} for k, d in got)
+            await sleep(1.1)  # let the dropped gateway come back before the next scan
+        assert pool.stats.in_use == 0
+    finally:
+        await pool.close()
+
+
+@pytest.mark.backend
+@pytest_twisted.ensureDeferred
+async def test_restart_embedded_server_on_same_port(gateway, tmp_path, row_prefix):
+    if gateway.backend != "embedded":
+        pytest.skip("restarts an embedded server")
+    from txhbase import server as embedded
+
+    srv = embedded.listen(0, transport=gateway.transport, protocol=gateway.protocol,
+                          data_dir=str(tmp_path))
+    port = srv.port
+    events = Events()
+    pool = ConnectionPool(2, servers=[f"127.0.0.1:{port}"], transport=gateway.transport,
+                          protocol=gateway.protocol, timeout=CALL_TIMEOUT_MS, max_retries=2,
+                          retry_backoff=0.05, down_interval=0.3, listeners=[events])
+    try:
+        conn = Connection("127.0.0.1", port, transport=gateway.transport,
+                          protocol=gateway.protocol, timeout=5000)
+        await conn.create_table(TABLE, {"cf": {}})
+        await conn.close()
+        table = pool.table(TABLE)
+        await table.put(b"k1", {b"cf:v": b"1"})
+        await srv.stop()
+        with pytest.raises((errors.AllServersUnavailable, errors.ConnectionLost,
+                            errors.TimeoutError)) as info:
+            await bounded(table.row(b"k1"))
+        assert info.value.attempts or isinstance(info.value, errors.AllServersUnavailable)
+        srv = embedded.listen(port, transport=gateway.transport, protocol=gateway.protocol,
+                              data_dir=str(tmp_path))
+        await sleep(0.7)
+        assert await bounded(table.row(b"k1")) == {b"cf:v": b"1"}  # durable, same port
+        assert ("up", f"127.0.0.1:{port}") in events.events
+    finally:
+        await pool.close()
+        await srv.stop()

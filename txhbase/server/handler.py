@@ -193,12 +193,14 @@ class Scanner:
             return False
         return row <= self.stop if self.reverse else row >= self.stop
 
-    def step(self, store: Store, n: int, budget: int = SCAN_STEP_ROWS) -> tuple:
+    def step(self, store: Store, n: int, budget: Optional[int] = None) -> tuple:
         """Up to ``n`` results, examining at most ``budget`` rows.
 
         Returns ``(results, more)``; ``more`` is True when the budget ran out
         before ``n`` results were found and the scan is not over (call again).
         """
+        if budget is None:
+            budget = SCAN_STEP_ROWS
         out = self.pending[:n]
         del self.pending[:n]
         if len(out) >= n or self.exhausted:

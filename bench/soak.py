@@ -1,0 +1,361 @@
+"""Soak test: a mixed workload through a ConnectionPool while gateways are SIGKILLed.
+
+Topology (all on 127.0.0.1)::
+
+    workers -> ConnectionPool -> gateway 1..3 -> backend
+                                 (subprocesses)   (python -m txhbase.server)
+
+Real Thrift gateways are stateless processes in front of one HBase cluster;
+here each gateway is a subprocess running the fault-injecting proxy from
+``tests/pool/faultproxy.py`` in front of one embedded server subprocess (the
+"cluster"), so killing a gateway with SIGKILL loses connections and calls in
+flight - some already applied by the backend - but never stored data, exactly
+like killing an HBase Thrift gateway.  Killed gateways are restarted on the
+same port after a short pause.
+
+At the end every acknowledged put is read back from the backend directly;
+a put acknowledged but not readable with its value counts as **lost** (must be
+0).  Counters check that non-idempotent calls were never repeated: the final
+value lies between the sum of acknowledged increments and that sum plus the
+increments that failed with ``maybe_applied=True``.
+
+Usage::
+
+    python bench/soak.py --seconds 60 [--concurrency 16] [--seed 1]
+
+Exit status 0 when nothing was lost, no call hung, and the counter invariant held.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import random
+import re
+import sys
+import time
+from typing import Any, Optional
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+TABLE = b"soak"
+
+
+# --------------------------------------------------------------------- gateway process
+
+def run_gateway(target_port: int, port: int) -> int:
+    """Child process: one proxy "gateway" in front of the backend."""
+    from twisted.internet import reactor
+
+    from tests.pool.faultproxy import FaultProxy
+
+    proxy = FaultProxy("127.0.0.1", target_port, reactor=reactor)
+    proxy.listen(port)
+    print(f"gateway listening on 127.0.0.1:{proxy.port}", flush=True)
+    reactor.run()
+    return 0
+
+
+# --------------------------------------------------------------------- parent
+
+class _Watch:
+    """ProcessProtocol factory: fires ``ready`` with the port from the 'listening on' line."""
+
+    def __new__(cls, name: str) -> Any:
+        from twisted.internet import defer, protocol
+
+        class Proto(protocol.ProcessProtocol):
+            def __init__(self) -> None:
+                self.ready: defer.Deferred = defer.Deferred()
+                self.ended: defer.Deferred = defer.Deferred()
+                self.buf = b""
+
+            def outReceived(self, data: bytes) -> None:
+                self.buf += data
+                m = re.search(rb"listening on [^:\s]+:(\d+)", self.buf)
+                if m and not self.ready.called:
+                    self.ready.callback(int(m.group(1)))
+
+            errReceived = outReceived
+
+            def processEnded(self, reason: Any) -> None:
+                if not self.ready.called:
+                    self.ready.errback(RuntimeError(f"{name} exited: {self.buf[-500:]!r}"))
+                self.ended.callback(None)
+
+        return Proto()
+
+
+def spawn(reactor: Any, args: list, name: str) -> Any:
+    proto = _Watch(name)
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    reactor.spawnProcess(proto, sys.executable, [sys.executable] + args, env=env, path=ROOT)
+    return proto
+
+
+class Soak:
+    def __init__(self, reactor: Any, opts: argparse.Namespace) -> None:
+        self.reactor = reactor
+        self.opts = opts
+        self.rng = random.Random(opts.seed)
+        self.backend: Any = None
+        self.backend_port = 0
+        self.gateways: list = []  # [proto or None, port]
+        self.acked: dict = {}     # row -> value of the last acknowledged put
+        self.counter_acked = 0
+        self.counter_maybe = 0
+        self.calls = collections.Counter()
+        self.failed = collections.Counter()
+        self.latencies: list = []
+        self.hung = 0
+        self.kills = 0
+        self.scan_problems = 0
+        self.running = True
+
+    # ----------------------------------------------------------------- processes
+
+    async def start(self) -> None:
+        self.backend = spawn(self.reactor, ["-m", "txhbase.server", "--port", "0",
+                                            "--transport", self.opts.transport,
+                                            "--protocol", self.opts.protocol], "backend")
+        self.backend_port = await self.backend.ready
+        for _ in range(self.opts.gateways):
+            g = spawn(self.reactor, [os.path.abspath(__file__), "--gateway-target",
+                                     str(self.backend_port), "--gateway-port", "0"], "gateway")
+            port = await g.ready
+            self.gateways.append([g, port])
+
+    async def restart(self, i: int) -> None:
+        port = self.gateways[i][1]
+        for _ in range(50):
+            g = spawn(self.reactor, [os.path.abspath(__file__), "--gateway-target",
+                                     str(self.backend_port), "--gateway-port", str(port)],
+                      "gateway")
+            try:
+                await g.ready
+            except RuntimeError:  # port not free yet
+                await self.sleep(0.1)
+                continue
+            self.gateways[i][0] = g
+            return
+        raise RuntimeError(f"could not restart gateway on port {port}")
+
+    def kill(self, i: int) -> Any:
+        g = self.gateways[i][0]
+        self.gateways[i][0] = None
+        g.transport.signalProcess("KILL")
+        self.kills += 1
+        return g.ended
+
+    async def stop_all(self) -> None:
+        from twisted.internet.error import ProcessExitedAlready
+
+        procs = [(g, "KILL") for g, _port in self.gateways if g is not None]
+        if self.backend is not None:
+            procs.append((self.backend, "TERM"))
+        for proc, sig in procs:
+            try:
+                proc.transport.signalProcess(sig)
+            except ProcessExitedAlready:
+                pass
+            await proc.ended
+
+    def sleep(self, seconds: float) -> Any:
+        from twisted.internet import task
+
+        return task.deferLater(self.reactor, seconds)
+
+    # ----------------------------------------------------------------- chaos
+
+    async def killer(self) -> None:
+        while self.running:
+            await self.sleep(self.rng.uniform(self.opts.kill_min, self.opts.kill_max))
+            if not self.running:
+                break
+            i = self.rng.randrange(len(self.gateways))
+            if self.gateways[i][0] is None:
+                continue
+            await self.kill(i)
+            await self.sleep(self.rng.uniform(0.5, 2.0))
+            await self.restart(i)
+
+    # ----------------------------------------------------------------- workload
+
+    async def timed(self, kind: str, d: Any) -> Any:
+        start = self.reactor.seconds()
+        self.calls[kind] += 1
+        try:
+            return await d
+        finally:
+            took = self.reactor.seconds() - start
+            self.latencies.append(took)
+            if took > self.opts.call_bound:
+                self.hung += 1
+
+    async def worker(self, wid: int, table: Any) -> None:
+        from txhbase import errors
+
+        rng = random.Random(self.opts.seed * 1000 + wid)
+        n = 0
+        while self.running:
+            n += 1
+            op = rng.random()
+            try:
+                if op < 0.45:
+                    key = b"w%02d-%06d" % (wid, n)
+                    value = b"%d" % rng.randrange(10 ** 9)
+                    await self.timed("put", table.put(key, {b"cf:v": value}))
+                    self.acked[key] = value
+                elif op < 0.80:
+                    if not self.acked:
+                        continue
+                    key = rng.choice(list(self.acked)[-200:])
+                    data = await self.timed("row", table.row(key))
+                    if data.get(b"cf:v") != self.acked[key]:
+                        self.failed["read-mismatch"] += 1
+                elif op < 0.92:
+                    try:
+                        await self.timed("counter_inc", table.counter_inc(b"counter", b"cf:n", 1))
+                        self.counter_acked += 1
+                    except errors.TxHBaseError as exc:
+                        if exc.maybe_applied is not False:
+                            self.counter_maybe += 1
+                        raise
+                else:
+                    prefix = b"w%02d-" % wid
+                    keys = [k async for k, _ in table.scan(row_prefix=prefix, batch_size=50,
+                                                           limit=300)]
+                    self.calls["scan"] += 1
+                    if len(keys) != len(set(keys)) or keys != sorted(keys):
+                        self.scan_problems += 1
+            except errors.TxHBaseError as exc:
+                self.failed[type(exc).__name__] += 1
+                await self.sleep(0.05)
+
+    # ----------------------------------------------------------------- verification
+
+    async def verify(self) -> dict:
+        from txhbase.connection import Connection
+
+        conn = Connection("127.0.0.1", self.backend_port, transport=self.opts.transport,
+                          protocol=self.opts.protocol, timeout=30000)
+        table = conn.table(TABLE)
+        lost = 0
+        keys = list(self.acked)
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            rows = dict(await table.rows(chunk, columns=[b"cf:v"]))
+            lost += sum(1 for k in chunk if rows.get(k, {}).get(b"cf:v") != self.acked[k])
+        counter = await table.counter_get(b"counter", b"cf:n")
+        await conn.close()
+        return {"lost": lost, "counter": counter}
+
+    async def run(self) -> int:
+        from txhbase.connection import Connection
+        from txhbase.pool import ConnectionPool
+
+        await self.start()
+        conn = Connection("127.0.0.1", self.backend_port, transport=self.opts.transport,
+                          protocol=self.opts.protocol, timeout=10000)
+        await conn.create_table(TABLE, {"cf": {"max_versions": 1}})
+        await conn.close()
+        pool = ConnectionPool(self.opts.pool_size,
+                              servers=[f"127.0.0.1:{port}" for _, port in self.gateways],
+                              transport=self.opts.transport, protocol=self.opts.protocol,
+                              timeout=self.opts.timeout_ms, max_retries=4,
+                              retry_backoff=0.05, max_retry_backoff=0.5,
+                              down_interval=0.5, max_down_interval=2.0,
+                              reactor=self.reactor, random=self.rng.random)
+        table = pool.table(TABLE)
+        from twisted.internet import defer
+
+        started = time.monotonic()
+        killer = defer.ensureDeferred(self.killer())
+        workers = [defer.ensureDeferred(self.worker(i, table)) for i in range(self.opts.concurrency)]
+        await self.sleep(self.opts.seconds)
+        self.running = False
+        await defer.gatherResults(workers)
+        await killer
+        elapsed = time.monotonic() - started
+        for i, (g, _port) in enumerate(self.gateways):
+            if g is None:
+                await self.restart(i)
+        result = await self.verify()
+        stats = pool.stats.as_dict()
+        await pool.close()
+        await self.stop_all()
+
+        total = sum(self.calls.values())
+        lat = sorted(self.latencies) or [0.0]
+        counter_ok = self.counter_acked <= result["counter"] <= self.counter_acked + self.counter_maybe
+        print(f"soak: {elapsed:.1f} s, {self.opts.gateways} gateways, {self.kills} SIGKILLs, "
+              f"concurrency {self.opts.concurrency}, pool size {self.opts.pool_size}")
+        print(f"calls made: {total} ({total / elapsed:.0f}/s)  by kind: {dict(self.calls)}")
+        print(f"failed: {sum(self.failed.values())} {dict(self.failed)}")
+        print(f"retried: {stats['retries']}  connections opened: {stats['opened']}  "
+              f"gateway failures: {stats['failures']}")
+        print(f"latency p50 {lat[len(lat) // 2] * 1000:.1f} ms, p99 "
+              f"{lat[int(len(lat) * 0.99)] * 1000:.1f} ms, max {lat[-1] * 1000:.0f} ms; "
+              f"calls over {self.opts.call_bound} s (hung): {self.hung}")
+        print(f"acknowledged puts: {len(self.acked)}  lost: {result['lost']}")
+        print(f"counter: {result['counter']} (acknowledged {self.counter_acked}, "
+              f"maybe applied {self.counter_maybe}) -> {'ok' if counter_ok else 'VIOLATED'}")
+        print(f"scans with duplicate/out-of-order rows: {self.scan_problems}")
+        ok = result["lost"] == 0 and counter_ok and self.hung == 0 and self.scan_problems == 0 \
+            and self.failed["read-mismatch"] == 0
+        print("RESULT:", "PASS" if ok else "FAIL")
+        return 0 if ok else 1
+
+
+def parse(argv: Optional[list] = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--seconds", type=float, default=60.0, help="workload duration")
+    p.add_argument("--concurrency", type=int, default=16, help="concurrent workers")
+    p.add_argument("--pool-size", type=int, default=6)
+    p.add_argument("--gateways", type=int, default=3)
+    p.add_argument("--timeout-ms", type=float, default=2000.0, help="per-call timeout")
+    p.add_argument("--kill-min", type=float, default=2.0, help="min seconds between kills")
+    p.add_argument("--kill-max", type=float, default=6.0, help="max seconds between kills")
+    p.add_argument("--transport", choices=["buffered", "framed"], default="buffered")
+    p.add_argument("--protocol", choices=["binary", "compact"], default="binary")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--gateway-target", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--gateway-port", type=int, default=0, help=argparse.SUPPRESS)
+    opts = p.parse_args(argv)
+    if opts.seconds <= 0 or opts.concurrency < 1 or opts.gateways < 1 or opts.pool_size < 1:
+        p.error("--seconds, --concurrency, --gateways and --pool-size must be positive")
+    # A call may use every attempt's timeout plus back-off waits.
+    opts.call_bound = 5 * (opts.timeout_ms / 1000.0 + 0.5) + 2.0
+    return opts
+
+
+def main(argv: Optional[list] = None) -> int:
+    opts = parse(argv)
+    if opts.gateway_target is not None:
+        return run_gateway(opts.gateway_target, opts.gateway_port)
+    from twisted.internet import defer, reactor
+
+    status = [1]
+
+    async def go() -> None:
+        soak = Soak(reactor, opts)
+        try:
+            status[0] = await soak.run()
+        except BaseException:
+            await soak.stop_all()
+            raise
+
+    def done(result: Any) -> None:
+        if hasattr(result, "printTraceback"):
+            result.printTraceback()
+        reactor.stop()
+
+    reactor.callWhenRunning(lambda: defer.ensureDeferred(go()).addBoth(done))
+    reactor.run()
+    return status[0]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -506,6 +506,7 @@ class ConnectionPool:
             except defer.CancelledError:
                 self._opening -= 1
                 server.connections -= 1
+                defer.maybeDeferred(conn.close).addErrback(lambda f: None)
                 raise
             except Exception as exc:
                 self._opening -= 1
@@ -659,10 +660,15 @@ class ConnectionPool:
             raise TypeError(f"name must be bytes or str, not {type(name).__name__}")
         return PooledTable(self, name, use_prefix)
 
-    @defer.inlineCallbacks
-    def _call(self, table: "PooledTable", method: str, args: tuple, kwargs: dict) -> Any:
+    def _call(self, table: "PooledTable", method: str, args: tuple, kwargs: dict) -> defer.Deferred:
         """Run ``Table.<method>`` on a leased connection under the retry policy."""
-        kind = _retry.method_kind(method)
+        return self._run_retried(table, _retry.method_kind(method), method,
+                                 lambda t: getattr(t, method)(*args, **kwargs))
+
+    @defer.inlineCallbacks
+    def _run_retried(self, table: "PooledTable", kind: str, method: str,
+                     func: Callable[[Any], Any]) -> Any:
+        """Run ``func(Table)`` on a leased connection, retrying as ``kind`` allows."""
         attempts: list[_retry.Attempt] = []
         avoid: set = set()
         retries = 0
@@ -675,7 +681,7 @@ class ConnectionPool:
                 raise _retry.annotate(exc, attempts, _aggregate(attempts))
             try:
                 t = rec.conn.table(table.name, use_prefix=table.use_prefix)
-                result = yield defer.maybeDeferred(getattr(t, method), *args, **kwargs)
+                result = yield defer.maybeDeferred(func, t)
             except Exception as exc:
                 verdict = _retry.classify(exc, kind)
                 attempts.append(_retry.Attempt(rec.server.address, exc, verdict.maybe_applied,
@@ -839,6 +845,7 @@ class PooledScanner:
         self._kwargs = dict(kwargs)
         self._limit = limit
         self._kwargs.pop("limit", None)
+        self._prefix: Optional[bytes] = _as_bytes(kwargs.get("row_prefix")) or None
         self._delivered = 0
         self._last_key: Optional[bytes] = None
         self._last_cols: set = set()
@@ -854,8 +861,14 @@ class PooledScanner:
             return kw
         reverse = bool(kw.get("reverse"))
         prefix = _as_bytes(kw.pop("row_prefix", None))
-        if prefix is not None:
-            kw["row_stop"] = prefix if reverse else _increment(prefix)
+        if prefix:
+            if not reverse:
+                kw["row_stop"] = _increment(prefix)
+            elif prefix[-1] == 0:
+                kw["row_stop"] = prefix[:-1] or None
+            else:
+                # Just below the prefix range; keys without the prefix are dropped in _next.
+                kw["row_stop"] = prefix[:-1] + bytes([prefix[-1] - 1]) + b"\xff" * 16
         kw["row_start"] = self._last_key
         return kw
 
@@ -905,6 +918,8 @@ class PooledScanner:
                 self._finish()
                 return None
             key, data = item
+            if self._prefix and not key.startswith(self._prefix):
+                continue  # outside the prefix range of a reopened reverse scan
             if key == self._last_key:
                 data = type(data)((c, v) for c, v in data.items() if c not in self._last_cols)
                 if not data:

@@ -122,6 +122,26 @@ class BinarySkipper(_SkipperBase):
                 top = stack[-1]
                 kind = top[0]
                 if kind == _K_STRUCT:
+                    # Fast path: walk flat fields (scalars, strings) inline;
+                    # pos stays on a field boundary, a valid resume point.
+                    while True:
+                        if pos >= end:
+                            break
+                        t = buf[pos]
+                        if t == T_STRING:
+                            if pos + 7 > end:
+                                break
+                            (n,) = unpack(buf, pos + 3)
+                            if n < 0 or n > limit:
+                                break  # let the general path report it
+                            if pos + 7 + n > end:
+                                break
+                            pos += 7 + n
+                            continue
+                        size = fixed.get(t)
+                        if size is None or pos + 3 + size > end:
+                            break
+                        pos += 3 + size
                     if pos >= end:
                         break
                     t = buf[pos]
@@ -141,6 +161,36 @@ class BinarySkipper(_SkipperBase):
                     vt = top[1]
                 else:
                     rem = top[3]
+                    if rem and not rem & 1 and top[1] == T_STRING and top[2] == T_STRUCT:
+                        # Fast path for map<string, flat struct> (the columns
+                        # of a TRowResult): whole entries walked inline.
+                        while rem:
+                            p = pos
+                            if p + 4 > end:
+                                break
+                            (n,) = unpack(buf, p)
+                            if n < 0 or n > limit:
+                                break
+                            p += 4 + n
+                            while p < end:
+                                t = buf[p]
+                                if t == T_STRING:
+                                    if p + 7 > end:
+                                        break
+                                    (n,) = unpack(buf, p + 3)
+                                    if n < 0 or n > limit:
+                                        break
+                                    p += 7 + n
+                                    continue
+                                size = fixed.get(t)
+                                if size is None:
+                                    break
+                                p += 3 + size
+                            if p >= end or buf[p] != T_STOP:
+                                break
+                            pos = p + 1
+                            rem -= 2
+                        top[3] = rem
                     if rem == 0:
                         stack.pop()
                         continue

@@ -13,13 +13,21 @@ from txhbase.errors import (
     TxHBaseError,
 )
 
+from txhbase.batch import Batch, BatchError
+from txhbase.connection import Connection
+from txhbase.logconfig import configure_logging
 from txhbase.pool import ConnectionPool
+from txhbase.scanner import Scanner
+from txhbase.table import Table
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AllServersUnavailable",
     "AlreadyExists",
+    "Batch",
+    "BatchError",
+    "Connection",
     "ConnectionLost",
     "ConnectionPool",
     "HBaseIOError",
@@ -27,7 +35,10 @@ __all__ = [
     "MessageTooLarge",
     "NoConnectionsAvailable",
     "ProtocolError",
+    "Scanner",
     "ServerError",
+    "Table",
     "TimeoutError",
     "TxHBaseError",
+    "configure_logging",
 ]

@@ -1,0 +1,264 @@
+"""Batch: buffered puts, deletes and counter increments sent together.
+
+Mutations are grouped per row and sent with one ``mutateRows`` (or
+``mutateRowsTs``) call, followed by one ``incrementRows`` call for buffered
+counter increments.  As in HappyBase, the server applies all puts of a
+``mutateRows`` before its deletes.  A whole-row delete (``columns=None``)
+needs the table's families, fetched once at the first send that needs them.
+
+A failed send fails with ``BatchError``, which carries every mutation and
+increment not known to be applied, so nothing is dropped silently: the caller
+can inspect them or re-send with ``Batch.requeue(error)`` + ``send()``.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, Dict, List, Optional, Union
+
+from twisted.internet import defer
+from twisted.python.failure import Failure
+
+from txhbase import _validate
+from txhbase.errors import ConnectionLost, TimeoutError, TxHBaseError
+from txhbase.protocol.idl import hbase
+
+__all__ = ["Batch", "BatchError", "WholeRowDelete"]
+
+log = logging.getLogger(__name__)
+
+
+class BatchError(TxHBaseError):
+    """A batch send failed.
+
+    ``mutations``: the ``BatchMutation``s not known to be applied (rows with
+    their ``Mutation`` lists); ``increments``: the ``TIncrement``s not known to
+    be applied; ``reason``: the original exception; ``maybe_applied``: True
+    when the failure was a lost reply, so the server may have applied them.
+    """
+
+    def __init__(self, message: str, reason: BaseException, mutations: List[Any],
+                 increments: List[Any], maybe_applied: Optional[bool]) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.mutations = mutations
+        self.increments = increments
+        self.maybe_applied = maybe_applied
+
+
+class WholeRowDelete:
+    """A whole-row delete in a batch's mutation list, expanded into one
+    family delete per family at send time (it may appear in
+    ``BatchError.mutations`` when the families could not be fetched)."""
+
+    __slots__ = ("wal",)
+
+    def __init__(self, wal: bool) -> None:
+        self.wal = wal
+
+
+def _lost_reply(exc: BaseException) -> bool:
+    if isinstance(exc, ConnectionLost):
+        return exc.sent is not False
+    return isinstance(exc, TimeoutError)
+
+
+class Batch:
+    """Buffered mutations for one table; build it with ``Table.batch()``.
+
+    ``put``/``delete``/``counter_inc``/``counter_dec`` return Deferreds fired
+    at once (with None), or, when the mutation made the buffer reach
+    ``batch_size``, when that automatic send has finished (failing with
+    ``BatchError``).  ``async with table.batch() as b:`` sends on exit;
+    ``table.run_batch(func)`` is the ``@inlineCallbacks`` equivalent.
+    """
+
+    def __init__(self, table: Any, timestamp: Optional[int] = None,
+                 batch_size: Optional[int] = None, transaction: bool = False,
+                 wal: bool = True, timeout: Optional[float] = None) -> None:
+        if not (timestamp is None or (isinstance(timestamp, int) and not isinstance(timestamp, bool))):
+            raise TypeError("'timestamp' must be an integer or None")
+        if timestamp is not None:
+            _validate.timestamp(timestamp)
+        if batch_size is not None:
+            if transaction:
+                raise TypeError("'transaction' cannot be used when 'batch_size' is specified")
+            batch_size = _validate.integer(batch_size, "batch_size")
+            if not batch_size > 0:
+                raise ValueError("'batch_size' must be > 0")
+        self._table = table
+        self._timestamp = timestamp
+        self._batch_size = batch_size
+        self._transaction = bool(transaction)
+        self._wal = _validate.boolean(wal, "wal")
+        self._timeout = _validate.timeout(timeout)
+        self._families: Optional[List[bytes]] = None
+        self._reset()
+
+    def __repr__(self) -> str:
+        return f"<txhbase.Batch {self._table.name!r} {self._count} mutations buffered>"
+
+    def _reset(self) -> None:
+        self._mutations: Dict[bytes, List[Any]] = {}
+        self._increments: List[Any] = []
+        self._count = 0
+
+    @property
+    def pending(self) -> int:
+        """Number of buffered mutations (a whole-row delete counts as one)."""
+        return self._count
+
+    # ------------------------------------------------------------ mutations
+
+    def put(self, row: Union[bytes, str], data: Dict[Any, bytes],
+            wal: Optional[bool] = None) -> defer.Deferred:
+        """Buffer a put of ``data`` (``{b'cf:q': b'value'}``) into ``row``.
+
+        Raises TypeError/ValueError at once for bad input.
+        """
+        row = _validate.to_bytes(row, "row")
+        items = _validate.put_data(data)
+        wal = self._wal if wal is None else _validate.boolean(wal, "wal")
+        self._mutations.setdefault(row, []).extend(
+            hbase.Mutation(isDelete=False, column=c, value=v, writeToWAL=wal) for c, v in items)
+        self._count += len(items)
+        return self._maybe_send()
+
+    def delete(self, row: Union[bytes, str], columns: Optional[List[Any]] = None,
+               wal: Optional[bool] = None) -> defer.Deferred:
+        """Buffer a delete of ``columns`` (families or columns) of ``row``,
+        or of the whole row when ``columns`` is None."""
+        row = _validate.to_bytes(row, "row")
+        cols = _validate.columns(columns)
+        wal = self._wal if wal is None else _validate.boolean(wal, "wal")
+        muts = self._mutations.setdefault(row, [])
+        if cols is None:
+            muts.append(WholeRowDelete(wal))
+            self._count += 1
+        else:
+            muts.extend(hbase.Mutation(isDelete=True, column=c, writeToWAL=wal) for c in cols)
+            self._count += len(cols)
+        return self._maybe_send()
+
+    def counter_inc(self, row: Union[bytes, str], column: Union[bytes, str],
+                    value: int = 1) -> defer.Deferred:
+        """Buffer an increment of a counter column (sent with ``incrementRows``,
+        which returns no values: the Deferred fires with None)."""
+        row = _validate.to_bytes(row, "row")
+        column = _validate.column(column)
+        value = _validate.integer(value, "value", _validate.I64_MIN, _validate.I64_MAX)
+        self._increments.append(hbase.TIncrement(table=self._table.name, row=row,
+                                                 column=column, ammount=value))
+        self._count += 1
+        return self._maybe_send()
+
+    def counter_dec(self, row: Union[bytes, str], column: Union[bytes, str],
+                    value: int = 1) -> defer.Deferred:
+        """Buffer a decrement of a counter column (``counter_inc`` of ``-value``)."""
+        value = _validate.integer(value, "value", -_validate.I64_MAX, _validate.I64_MAX)
+        return self.counter_inc(row, column, -value)
+
+    def _maybe_send(self) -> defer.Deferred:
+        if self._batch_size and self._count >= self._batch_size:
+            return self.send()
+        return defer.succeed(None)
+
+    # ------------------------------------------------------------ sending
+
+    def requeue(self, error: BatchError) -> None:
+        """Put the mutations of a failed send back in the buffer (to retry with ``send``)."""
+        for bm in error.mutations:
+            self._mutations.setdefault(bm.row, []).extend(bm.mutations)
+            self._count += len(bm.mutations)
+        self._increments.extend(error.increments)
+        self._count += len(error.increments)
+
+    def send(self, *, timeout: Optional[float] = None) -> defer.Deferred:
+        """Send the buffered mutations; fires with None.
+
+        The buffer is emptied at once (later mutations go to the next send).
+        Fails with ``BatchError`` holding what was not known to be applied.
+        """
+        timeout = _validate.timeout(timeout)
+        if timeout is None:
+            timeout = self._timeout
+        mutations, increments, count = self._mutations, self._increments, self._count
+        self._reset()
+        if not mutations and not increments:
+            return defer.succeed(None)
+        return self._send(mutations, increments, count, timeout)
+
+    @defer.inlineCallbacks
+    def _send(self, mutations: Dict[bytes, List[Any]], increments: List[Any], count: int,
+              timeout: Optional[float]) -> Any:
+        table = self._table
+        conn = table.connection
+        bms: List[Any] = []
+        stage = "mutateRows"
+        try:
+            if any(isinstance(m, WholeRowDelete) for ms in mutations.values() for m in ms):
+                stage = "getColumnDescriptors"
+                if self._families is None:
+                    self._families = yield table._family_names(timeout=timeout)
+            for row, ms in mutations.items():
+                expanded: List[Any] = []
+                for m in ms:
+                    if isinstance(m, WholeRowDelete):
+                        expanded.extend(hbase.Mutation(isDelete=True, column=f, writeToWAL=m.wal)
+                                        for f in self._families or ())
+                    else:
+                        expanded.append(m)
+                bms.append(hbase.BatchMutation(row=row, mutations=expanded))
+            if bms:
+                stage = "mutateRows"
+                log.debug("sending batch for %r (%d mutations on %d rows)", table.name,
+                          count - len(increments), len(bms))
+                if self._timestamp is None:
+                    yield conn.call("mutateRows", table.name, bms, {}, timeout=timeout)
+                else:
+                    yield conn.call("mutateRowsTs", table.name, bms, self._timestamp, {},
+                                    timeout=timeout)
+                bms = []
+            if increments:
+                stage = "incrementRows"
+                yield conn.call("incrementRows", increments, timeout=timeout)
+        except Exception as exc:
+            if not bms and stage != "incrementRows":
+                # Failed before the BatchMutations were built: rebuild them raw.
+                bms = [hbase.BatchMutation(row=row, mutations=list(ms))
+                       for row, ms in mutations.items()]
+            maybe = _lost_reply(exc) if stage != "getColumnDescriptors" else False
+            err = BatchError(f"batch send to {table.name!r} failed in {stage}: "
+                             f"{type(exc).__name__}: {exc}", exc, bms, list(increments), maybe)
+            raise err from exc
+        return None
+
+    # ------------------------------------------------------------ context use
+
+    def run(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> defer.Deferred:
+        """Call ``func(batch, *args, **kwargs)`` (may return a Deferred), then send.
+
+        The ``@inlineCallbacks`` equivalent of ``async with``: fires with
+        ``func``'s result once sent; if ``func`` fails, the batch is still sent
+        unless ``transaction`` is true, and the original failure is passed on.
+        """
+        d = defer.maybeDeferred(func, self, *args, **kwargs)
+
+        def ok(result: Any) -> Any:
+            return self.send().addCallback(lambda _: result)
+
+        def failed(f: Failure) -> Any:
+            if self._transaction:
+                self._reset()
+                return f
+            return self.send().addCallback(lambda _: f)
+
+        return d.addCallbacks(ok, failed)
+
+    async def __aenter__(self) -> "Batch":
+        return self
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if self._transaction and exc_type is not None:
+            self._reset()
+            return
+        await self.send()

@@ -1,0 +1,470 @@
+"""Connection: one logical connection to an HBase Thrift1 gateway.
+
+It owns at most one ``HBaseClientProtocol`` at a time, opens it on ``open()``
+or on first use, and reopens it transparently when the server closed it
+(HBase's gateway closes connections idle for 60 s): a call that was not yet
+written to the socket never sees that error.  ``host`` may list several
+gateways (``'host:port'`` strings): the first reachable one is used and the
+others are tried on reconnect.  Table administration lives here; data
+access goes through ``table(name)``.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+from twisted.internet import defer
+from twisted.python.failure import Failure
+
+from txhbase import _convert, _validate
+from txhbase.errors import ConnectionLost, TimeoutError
+from txhbase.protocol.connect import connect
+from txhbase.table import Table
+
+__all__ = ["Connection", "COMPAT_MODES", "parse_addresses"]
+
+log = logging.getLogger(__name__)
+
+COMPAT_MODES = ("0.90", "0.92", "0.94", "0.96", "0.98")
+TRANSPORTS = ("buffered", "framed")
+PROTOCOLS = ("binary", "compact")
+DEFAULT_HOST = "localhost"
+DEFAULT_PORT = 9090
+_ENDPOINT_TYPES = ("tcp:", "tcp6:", "unix:", "tls:", "ssl:")
+
+#: One gateway address: ``("tcp", host, port)`` or ``("endpoint", description, None)``.
+Address = Tuple[str, str, Optional[int]]
+
+
+def _split_host_port(text: str, default_port: int, argname: str) -> Tuple[str, int]:
+    """``'host:port'``, ``'[v6]:port'`` or ``'host'`` -> (host, port)."""
+    host, port_text = text, None
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0:
+            raise ValueError(f"'{argname}': bad address {text!r}")
+        host = text[1:end]
+        rest = text[end + 1:]
+        if rest.startswith(":"):
+            port_text = rest[1:]
+        elif rest:
+            raise ValueError(f"'{argname}': bad address {text!r}")
+    elif text.count(":") == 1:
+        host, port_text = text.split(":")
+    if not host:
+        raise ValueError(f"'{argname}': empty host in {text!r}")
+    if port_text is None:
+        return host, default_port
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise ValueError(f"'{argname}': bad port in {text!r}") from None
+    if not 0 < port < 65536:
+        raise ValueError(f"'{argname}': port out of range in {text!r}")
+    return host, port
+
+
+def parse_addresses(host: Any, port: Any) -> List[Address]:
+    """Normalise Connection's ``host``/``port`` into a list of addresses."""
+    if port is None:
+        port = DEFAULT_PORT
+    if isinstance(port, bool) or not isinstance(port, int):
+        raise TypeError(f"'port' must be an int, not {type(port).__name__}")
+    if not 0 < port < 65536:
+        raise ValueError(f"'port' must be in 1..65535, not {port}")
+    if host is None:
+        host = DEFAULT_HOST
+    if isinstance(host, bytes):
+        host = host.decode("ascii")
+    if isinstance(host, str):
+        if not host:
+            raise ValueError("'host' must not be empty")
+        if "=" in host or host.startswith(_ENDPOINT_TYPES):
+            return [("endpoint", host, None)]
+        h, p = _split_host_port(host, port, "host")
+        return [("tcp", h, p)]
+    if isinstance(host, (list, tuple)):
+        if not host:
+            raise ValueError("'host' must list at least one address")
+        out: List[Address] = []
+        for i, item in enumerate(host):
+            if isinstance(item, (list, tuple)) and len(item) == 2:
+                h, p = item
+                out.extend(parse_addresses(h, p))
+            elif isinstance(item, (str, bytes)):
+                out.extend(parse_addresses(item, port))
+            else:
+                raise TypeError(f"'host[{i}]' must be a 'host:port' str, "
+                                f"not {type(item).__name__}")
+        return out
+    raise TypeError(f"'host' must be a str or a list of 'host:port' str, "
+                    f"not {type(host).__name__}")
+
+
+def _describe(addr: Address) -> str:
+    kind, where, port = addr
+    return where if kind == "endpoint" else f"{where}:{port}"
+
+
+class Connection:
+    """A Deferred-returning connection to an HBase Thrift1 gateway.
+
+    :param host: a host name, ``'host:port'``, a list of ``'host:port'``
+        gateways (first reachable used, others on reconnect) or a Twisted
+        client endpoint string (``'tcp:host=h:port=p'``, ``'unix:path=/p'``).
+    :param port: the port when ``host`` does not give one.
+    :param timeout: default per-call timeout in milliseconds (None: none).
+    :param table_prefix: prepended (with ``table_prefix_separator``) to every
+        table name, and stripped from ``tables()``, as in HappyBase.
+    :param compat: HBase version compatibility (``'0.90'`` .. ``'0.98'``).
+    :param transport: ``'buffered'`` or ``'framed'``.
+    :param protocol: ``'binary'`` or ``'compact'``.
+    :param reactor: the reactor to connect and time out with (default: the
+        global one).
+    :param connect_timeout: bound on one connection attempt in ms
+        (default: ``timeout``).
+    :param slow_call_ms: calls slower than this are logged at WARNING.
+    """
+
+    def __init__(self, host: Union[str, Sequence[str], None] = DEFAULT_HOST,
+                 port: Optional[int] = DEFAULT_PORT, *,
+                 timeout: Optional[float] = None,
+                 table_prefix: Union[bytes, str, None] = None,
+                 table_prefix_separator: Union[bytes, str] = b"_",
+                 compat: str = "0.98", transport: str = "buffered",
+                 protocol: str = "binary", reactor: Any = None,
+                 connect_timeout: Optional[float] = None,
+                 max_message_size: Optional[int] = None,
+                 slow_call_ms: Optional[float] = 1000.0) -> None:
+        if transport not in TRANSPORTS:
+            raise ValueError(f"'transport' must be one of {', '.join(TRANSPORTS)}, "
+                             f"not {transport!r}")
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"'protocol' must be one of {', '.join(PROTOCOLS)}, "
+                             f"not {protocol!r}")
+        if compat not in COMPAT_MODES:
+            raise ValueError(f"'compat' must be one of {', '.join(COMPAT_MODES)}, "
+                             f"not {compat!r}")
+        if table_prefix is not None:
+            if not isinstance(table_prefix, (bytes, str)):
+                raise TypeError("'table_prefix' must be a string")
+            table_prefix = _validate.to_bytes(table_prefix, "table_prefix")
+        if not isinstance(table_prefix_separator, (bytes, str)):
+            raise TypeError("'table_prefix_separator' must be a string")
+        self.addresses: List[Address] = parse_addresses(host, port)
+        self.timeout = _validate.timeout(timeout, "timeout")
+        self.connect_timeout = _validate.timeout(connect_timeout, "connect_timeout")
+        self.slow_call_ms = _validate.timeout(slow_call_ms, "slow_call_ms")
+        if max_message_size is not None:
+            _validate.positive_int(max_message_size, "max_message_size", 2 ** 62)
+        self.max_message_size = max_message_size
+        self.table_prefix: Optional[bytes] = table_prefix
+        self.table_prefix_separator: bytes = _validate.to_bytes(
+            table_prefix_separator, "table_prefix_separator")
+        self.compat = compat
+        self.transport = transport
+        self.protocol = protocol
+        if reactor is None:
+            from twisted.internet import reactor as _reactor
+            reactor = _reactor
+        self.reactor = reactor
+        self._index = 0
+        self._proto: Any = None
+        self._connecting: Optional[defer.Deferred] = None
+        self._waiters: List[defer.Deferred] = []
+        self._closed = False
+        #: number of times a connection was (re)opened, for observers and tests.
+        self.connects = 0
+
+    def __repr__(self) -> str:
+        state = "connected" if self.connected else ("closed" if self._closed else "idle")
+        return f"<txhbase.Connection {self.address} {state}>"
+
+    # ------------------------------------------------------------ properties
+
+    @property
+    def host(self) -> str:
+        """The host (or endpoint string) of the current gateway."""
+        return self.addresses[self._index][1]
+
+    @property
+    def port(self) -> Optional[int]:
+        """The port of the current gateway (None for an endpoint string)."""
+        return self.addresses[self._index][2]
+
+    @property
+    def address(self) -> str:
+        """``'host:port'`` (or the endpoint string) of the current gateway."""
+        return _describe(self.addresses[self._index])
+
+    @property
+    def connected(self) -> bool:
+        """True while a live connection to a gateway is open."""
+        return self._proto is not None and bool(self._proto.connected)
+
+    @property
+    def closed(self) -> bool:
+        """True after ``close()`` (until ``open()`` is called again)."""
+        return self._closed
+
+    # ------------------------------------------------------------ life cycle
+
+    def open(self) -> defer.Deferred:
+        """Connect now (if not yet connected).
+
+        Fires with this Connection; fails with ``ConnectionLost`` (``sent=False``)
+        when no gateway could be reached, or ``TimeoutError``.
+        """
+        self._closed = False
+        d = self._get_proto(self.connect_timeout or self.timeout)
+        d.addCallback(lambda _: self)
+        return d
+
+    def close(self) -> defer.Deferred:
+        """Close the connection; fires with None once closed. Safe to call twice.
+
+        Calls in flight fail with ``ConnectionLost``; later calls fail with
+        ``ConnectionLost`` (``sent=False``) until ``open()`` is called again.
+        """
+        self._closed = True
+        waiters, self._waiters = self._waiters, []
+        for w in waiters:
+            w.errback(ConnectionLost("connection closed with close()", sent=False))
+        if self._connecting is not None:
+            self._connecting.cancel()
+        proto, self._proto = self._proto, None
+        if proto is None:
+            return defer.succeed(None)
+        log.debug("closing connection to %s", self.address)
+        return proto.close()
+
+    async def __aenter__(self) -> "Connection":
+        await self.open()
+        return self
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        await self.close()
+
+    def _get_proto(self, timeout: Optional[float]) -> defer.Deferred:
+        """A Deferred firing with a connected protocol (connecting if needed)."""
+        if self._closed:
+            return defer.fail(ConnectionLost("connection closed with close()", sent=False))
+        proto = self._proto
+        if proto is not None and proto.connected:
+            return defer.succeed(proto)
+        waiter: defer.Deferred = defer.Deferred(lambda d: self._drop_waiter(d))
+        self._waiters.append(waiter)
+        if self._connecting is None:
+            self._start_connect()
+        if timeout is not None and not waiter.called:
+            waiter.addTimeout(timeout / 1000.0, self.reactor,
+                              onTimeoutCancel=lambda _, t, ms=timeout, where=self.address: Failure(
+                                  TimeoutError(f"connecting to {where} timed out after {ms} ms")))
+        return waiter
+
+    def _drop_waiter(self, d: defer.Deferred) -> None:
+        if d in self._waiters:
+            self._waiters.remove(d)
+
+    def _start_connect(self) -> None:
+        reconnect = self.connects > 0
+        d = self._connect_any(reconnect)
+        self._connecting = d
+
+        def done(result: Any) -> None:
+            self._connecting = None
+            waiters, self._waiters = self._waiters, []
+            if isinstance(result, Failure):
+                if not self._closed:
+                    log.warning("cannot connect to %s: %s",
+                                ", ".join(_describe(a) for a in self.addresses),
+                                result.getErrorMessage())
+                err = result.value
+                if isinstance(err, defer.CancelledError):
+                    err = ConnectionLost("connection closed with close()", sent=False)
+                for w in waiters:
+                    w.errback(err)
+                return None
+            if self._closed:
+                result.close()
+                for w in waiters:
+                    w.errback(ConnectionLost("connection closed with close()", sent=False))
+                return None
+            self._proto = result
+            result.on_connection_lost.append(lambda err, p=result: self._lost(p, err))
+            for w in waiters:
+                w.callback(result)
+            return None
+
+        d.addBoth(done)
+
+    @defer.inlineCallbacks
+    def _connect_any(self, reconnect: bool) -> Any:
+        """Try each gateway once, starting with the current one."""
+        errors: List[str] = []
+        last: Optional[BaseException] = None
+        n = len(self.addresses)
+        for i in range(n):
+            idx = (self._index + i) % n
+            addr = self.addresses[idx]
+            kind, where, port = addr
+            kwargs: Dict[str, Any] = dict(transport=self.transport, protocol=self.protocol,
+                                          timeout=self.timeout,
+                                          connect_timeout=self.connect_timeout or self.timeout)
+            if self.max_message_size is not None:
+                kwargs["max_message_size"] = self.max_message_size
+            try:
+                if kind == "endpoint":
+                    proto = yield connect(self.reactor, endpoint=where, **kwargs)
+                else:
+                    proto = yield connect(self.reactor, where, port, **kwargs)
+            except defer.CancelledError:
+                raise
+            except Exception as exc:
+                last = exc
+                errors.append(f"{_describe(addr)}: {exc}")
+                log.info("connecting to %s failed: %s", _describe(addr), exc)
+                continue
+            self._index = idx
+            self.connects += 1
+            log.info("%s %s (%s/%s)", "reconnected to" if reconnect else "connected to",
+                     _describe(addr), self.transport, self.protocol)
+            return proto
+        if n == 1 and last is not None:
+            raise last
+        raise ConnectionLost("cannot connect to any gateway: " + "; ".join(errors),
+                             reason=last, sent=False)
+
+    def _lost(self, proto: Any, err: BaseException) -> None:
+        if self._proto is proto:
+            self._proto = None
+            if not self._closed:
+                log.info("connection to %s lost: %s (will reconnect on next use)",
+                         self.address, err)
+
+    # ------------------------------------------------------------ calls
+
+    def call(self, name: str, *args: Any, timeout: Optional[float] = None) -> defer.Deferred:
+        """Call the Thrift method ``name`` (args in IDL order); low-level API.
+
+        Connects (or reconnects) first when needed; a call that failed because
+        the connection was found closed before it was written is re-sent once
+        on a fresh connection. ``timeout`` in ms (None: the connection's
+        default). Fires with the method's result; fails with the errors of
+        ``txhbase.errors`` (``ConnectionLost``, ``TimeoutError``,
+        ``HBaseIOError``, ``IllegalArgument``, ``ServerError``, ...) or
+        ``CancelledError`` when cancelled.
+        """
+        timeout = _validate.timeout(timeout)
+        effective = timeout if timeout is not None else self.timeout
+        started = self.reactor.seconds()
+        attempt = [0]
+
+        def send(proto: Any) -> defer.Deferred:
+            attempt[0] += 1
+            return proto.call(name, *args, timeout=timeout)
+
+        def retry_unsent(f: Failure) -> Any:
+            exc = f.value
+            if (attempt[0] == 1 and isinstance(exc, ConnectionLost) and exc.sent is False
+                    and not self._closed):
+                log.debug("%s: connection found closed before sending; reconnecting", name)
+                return self._get_proto(effective).addCallback(send)
+            return f
+
+        def slow(result: Any) -> Any:
+            elapsed_ms = (self.reactor.seconds() - started) * 1000.0
+            if self.slow_call_ms is not None and elapsed_ms >= self.slow_call_ms:
+                log.warning("slow call: %s on %s took %.0f ms", name, self.address, elapsed_ms)
+            return result
+
+        d = self._get_proto(effective)
+        d.addCallback(send)
+        d.addErrback(retry_unsent)
+        d.addBoth(slow)
+        return d
+
+    # ------------------------------------------------------------ tables
+
+    def _table_name(self, name: Any, argname: str = "name") -> bytes:
+        name = _validate.to_bytes(name, argname)
+        if self.table_prefix is None:
+            return name
+        return self.table_prefix + self.table_prefix_separator + name
+
+    def table(self, name: Union[bytes, str], use_prefix: bool = True) -> Table:
+        """A ``Table`` for ``name`` at once (no round trip, existence not checked)."""
+        name = _validate.to_bytes(name, "name")
+        if use_prefix:
+            name = self._table_name(name)
+        return Table(name, self)
+
+    def tables(self, *, timeout: Optional[float] = None) -> defer.Deferred:
+        """Fire with the list of table names (prefix stripped, only prefixed
+        tables when ``table_prefix`` is set)."""
+        d = self.call("getTableNames", timeout=timeout)
+
+        def strip(names: List[bytes]) -> List[bytes]:
+            if self.table_prefix is None:
+                return list(names)
+            prefix = self._table_name(b"")
+            return [n[len(prefix):] for n in names if n.startswith(prefix)]
+
+        return d.addCallback(strip)
+
+    def create_table(self, name: Union[bytes, str], families: Dict[Any, Any], *,
+                     timeout: Optional[float] = None) -> defer.Deferred:
+        """Create a table; fires with its ``Table``.
+
+        ``families`` maps family names to option dicts in HappyBase's names
+        (``max_versions``, ``compression``, ``in_memory``, ``bloom_filter_type``,
+        ``bloom_filter_vector_size``, ``bloom_filter_nb_hashes``,
+        ``block_cache_enabled``, ``time_to_live``). Fails with
+        ``AlreadyExists``, ``IllegalArgument`` or ``HBaseIOError``.
+        """
+        full = self._table_name(name)
+        descriptors = _convert.column_descriptors(families)
+        d = self.call("createTable", full, descriptors, timeout=timeout)
+        return d.addCallback(lambda _: Table(full, self))
+
+    def delete_table(self, name: Union[bytes, str], disable: bool = False, *,
+                     timeout: Optional[float] = None) -> defer.Deferred:
+        """Delete a table (disabling it first when ``disable`` is true and it
+        is enabled); fires with None, fails with ``HBaseIOError``."""
+        full = self._table_name(name)
+        if not disable:
+            return self.call("deleteTable", full, timeout=timeout).addCallback(lambda _: None)
+        d = self.call("isTableEnabled", full, timeout=timeout)
+
+        def maybe_disable(enabled: bool) -> Any:
+            if enabled:
+                return self.call("disableTable", full, timeout=timeout)
+            return None
+
+        d.addCallback(maybe_disable)
+        d.addCallback(lambda _: self.call("deleteTable", full, timeout=timeout))
+        return d.addCallback(lambda _: None)
+
+    def enable_table(self, name: Union[bytes, str], *,
+                     timeout: Optional[float] = None) -> defer.Deferred:
+        """Enable a table; fires with None, fails with ``HBaseIOError``."""
+        return self.call("enableTable", self._table_name(name),
+                         timeout=timeout).addCallback(lambda _: None)
+
+    def disable_table(self, name: Union[bytes, str], *,
+                      timeout: Optional[float] = None) -> defer.Deferred:
+        """Disable a table; fires with None, fails with ``HBaseIOError``."""
+        return self.call("disableTable", self._table_name(name),
+                         timeout=timeout).addCallback(lambda _: None)
+
+    def is_table_enabled(self, name: Union[bytes, str], *,
+                         timeout: Optional[float] = None) -> defer.Deferred:
+        """Fire with True when the table is enabled; ``HBaseIOError`` if missing."""
+        return self.call("isTableEnabled", self._table_name(name), timeout=timeout)
+
+    def compact_table(self, name: Union[bytes, str], major: bool = False, *,
+                      timeout: Optional[float] = None) -> defer.Deferred:
+        """Request a (major) compaction; fires with None once requested."""
+        method = "majorCompact" if major else "compact"
+        return self.call(method, self._table_name(name),
+                         timeout=timeout).addCallback(lambda _: None)

@@ -28,6 +28,7 @@ from twisted.internet import defer
 from twisted.internet import error as twisted_error
 
 from txhbase import errors
+from txhbase.batch import BatchError
 
 #: Table methods that only read (safe to repeat whatever happened).
 #: ``counter_get`` is HBase's atomicIncrement by 0: it changes nothing.
@@ -93,6 +94,16 @@ def not_sent(exc: BaseException) -> bool:
 
 def classify(exc: BaseException, kind: str) -> Verdict:
     """Classify the failure ``exc`` of a call of safety class ``kind``."""
+    if isinstance(exc, BatchError):
+        verdict = classify(exc.reason, kind)
+        if exc.maybe_applied is False and verdict.maybe_applied:
+            # Failed before anything was sent (e.g. fetching families).
+            return Verdict(True, False, verdict.server_fault, verdict.connection_bad)
+        return verdict
+    return _classify(exc, kind)
+
+
+def _classify(exc: BaseException, kind: str) -> Verdict:
     if isinstance(exc, (errors.NoConnectionsAvailable, errors.AllServersUnavailable)):
         return Verdict(False, False, False, False)
     if isinstance(exc, defer.CancelledError) and not isinstance(exc, errors.TimeoutError):

@@ -28,11 +28,13 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.python.failure import Failure
 
 from txhbase import _retry
+from txhbase.batch import Batch
+from txhbase.protocol.idl import hbase
 from txhbase.errors import AllServersUnavailable, NoConnectionsAvailable
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ConnectionPool", "PoolListener", "PoolStats", "PooledTable", "PooledScanner"]
+__all__ = ["ConnectionPool", "PoolListener", "PoolStats", "PooledBatch", "PooledTable", "PooledScanner"]
 
 
 class PoolListener:
@@ -817,6 +819,18 @@ class PooledTable:
         """``Table.check_and_put``; not repeated after a lost reply (``maybe_applied``)."""
         return self._call("check_and_put", (row, column, value, data) + args, kwargs)
 
+    def batch(self, timestamp: Optional[int] = None, batch_size: Optional[int] = None,
+              transaction: bool = False, wal: bool = True,
+              timeout: Optional[float] = None) -> "PooledBatch":
+        """A ``Batch`` whose sends lease a connection and are retried when safe.
+
+        A send with only puts and deletes is retried like ``put``; one with
+        counter increments is never repeated once it may have reached the
+        server (its ``BatchError`` says ``maybe_applied``).
+        """
+        return PooledBatch(self, timestamp=timestamp, batch_size=batch_size,
+                           transaction=transaction, wal=wal, timeout=timeout)
+
     def scan(self, **kwargs: Any) -> "PooledScanner":
         """A scanner (returned at once) that resumes on another connection after a failure."""
         return PooledScanner(self, kwargs)
@@ -977,3 +991,28 @@ class PooledScanner:
         if item is None:
             raise StopAsyncIteration
         return item
+
+
+
+class PooledBatch(Batch):
+    """``txhbase.Batch`` over a pool: each send runs on a leased connection.
+
+    Mutations are buffered here; a send leases a connection, builds the
+    ``mutateRows``/``incrementRows`` calls on it and is retried under the
+    pool's policy (increments make it non-repeatable).
+    """
+
+    def _send(self, mutations: dict, increments: list, count: int,
+              timeout: Optional[float]) -> defer.Deferred:
+        ptable: PooledTable = self._table
+        kind = _retry.UNSAFE if increments else _retry.IDEMPOTENT
+        opts = dict(timestamp=self._timestamp, wal=self._wal, timeout=self._timeout)
+
+        def attempt(t: Any) -> defer.Deferred:
+            inner = Batch(t, **opts)
+            # Increments name their table: use the leased connection's (prefixed) name.
+            incs = [hbase.TIncrement(table=t.name, row=i.row, column=i.column,
+                                     ammount=i.ammount) for i in increments]
+            return inner._send(mutations, incs, count, timeout)
+
+        return ptable.pool._run_retried(ptable, kind, "batch", attempt)

@@ -69,6 +69,27 @@ class FakeConnection:
         self.is_open = False
         return defer.succeed(None)
 
+    def call(self, name: str, *args: Any, timeout: Any = None) -> defer.Deferred:
+        """The low-level call Batch uses: mutateRows and incrementRows."""
+        cluster = self.cluster
+
+        def apply() -> None:
+            if name == "mutateRows":
+                for bm in args[1]:
+                    for m in bm.mutations:
+                        if m.isDelete:
+                            cluster.store.get(bm.row, {}).pop(m.column, None)
+                        else:
+                            cluster.store.setdefault(bm.row, {})[m.column] = m.value
+            elif name == "incrementRows":
+                for inc in args[0]:
+                    key = (inc.row, inc.column)
+                    cluster.counters[key] = cluster.counters.get(key, 0) + inc.ammount
+            else:
+                raise AssertionError(f"unexpected call {name}")
+
+        return self._run(name, args, apply)
+
     def table(self, name: Any, use_prefix: bool = True) -> "FakeTable":
         return FakeTable(self, name)
 
@@ -150,7 +171,8 @@ class FakeScanner:
 class FakeTable:
     def __init__(self, conn: FakeConnection, name: Any) -> None:
         self.conn = conn
-        self.name = name
+        self.connection = conn
+        self.name = name.encode() if isinstance(name, str) else name
 
     def _check_row(self, row: Any) -> None:
         if not isinstance(row, bytes):

@@ -419,3 +419,49 @@ def test_scan_bad_arguments():
         pool.table("t").scan(limit=0)
     with pytest.raises(TypeError):
         pool.table("t").scan(row_prefix=b"a", row_start=b"b")
+
+
+# ---------------------------------------------------------------- batch
+
+
+def test_batch_of_puts_retried_after_lost_reply():
+    pool, cluster, clock, _ = make(A, B, size=1)
+    result(pool.table("t").row(b"warm"))
+    cluster.servers[cluster.connections[0].address].script.append(fakes.LOST_REPLY)
+    b = pool.table("t").batch()
+    result(b.put(b"r1", {b"cf:a": b"1"}))
+    result(b.put(b"r2", {b"cf:a": b"2"}))
+    d = b.send()
+    clock.advance(1)
+    assert result(d) is None
+    assert cluster.store[b"r1"] == {b"cf:a": b"1"} and cluster.store[b"r2"] == {b"cf:a": b"2"}
+    assert pool.stats.retries == 1
+
+
+def test_batch_with_increments_not_repeated_after_lost_reply():
+    from txhbase.batch import BatchError
+
+    pool, cluster, clock, _ = make(A, B, size=1)
+    result(pool.table("t").row(b"warm"))
+    server = cluster.connections[0].address
+    cluster.servers[server].script.extend([None, fakes.LOST_REPLY])  # mutateRows ok, increments lost
+    b = pool.table("t").batch()
+    result(b.put(b"r1", {b"cf:a": b"1"}))
+    result(b.counter_inc(b"r1", b"cf:n", 3))
+    exc = failure(b.send(), BatchError)
+    assert exc.maybe_applied is True and exc.servers == (server,)
+    assert cluster.counters == {(b"r1", b"cf:n"): 3} and pool.stats.retries == 0
+    incs = [args for s in cluster.servers.values() for m, args in s.calls if m == "incrementRows"]
+    assert len(incs) == 1 and incs[0][0][0].table == b"t"
+
+
+def test_batch_async_with_sends_on_exit():
+    pool, cluster, clock, _ = make(A, size=1)
+
+    async def go():
+        async with pool.table("t").batch() as b:
+            await b.put(b"x", {b"cf:a": b"1"})
+            await b.delete(b"x", [b"cf:b"])
+
+    result(defer.ensureDeferred(go()))
+    assert cluster.store[b"x"] == {b"cf:a": b"1"}

@@ -484,6 +484,9 @@ class ConnectionPool:
             self.stats.recycled += 1
             self._emit("connection_recycled", server=rec.server.address, connection=rec.conn)
             self._dispose(rec)
+        elif self._overloaded(rec.server):
+            # A gateway came back (or was never used): move this connection there.
+            self._dispose(rec)
         elif self._give_to_waiter(rec):
             return
         elif len(self._all) > self.size:
@@ -494,6 +497,17 @@ class ConnectionPool:
             return
         self._refresh_stats()
         self._serve_waiters()
+
+    def _overloaded(self, server: _Server) -> bool:
+        """True when ``server`` holds 2+ connections more than some healthy gateway.
+
+        After a failover the survivors hold every connection; closing one on
+        its return lets the next lease open it on the recovered gateway.
+        """
+        now = self.clock.seconds()
+        fewest = min((s.connections for s in self._servers if not s.is_down(now)),
+                     default=server.connections)
+        return server.connections - fewest >= 2
 
     @defer.inlineCallbacks
     def _open_new(self, avoid: frozenset) -> Any:

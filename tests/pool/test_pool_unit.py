@@ -465,3 +465,17 @@ def test_batch_async_with_sends_on_exit():
 
     result(defer.ensureDeferred(go()))
     assert cluster.store[b"x"] == {b"cf:a": b"1"}
+
+
+def test_connections_move_back_to_a_recovered_gateway():
+    pool, cluster, clock, rec = make(A, B, size=4, down_interval=1.0)
+    cluster.servers[A].up = False
+    conns = [result(pool.connection()) for _ in range(4)]
+    assert {c.address for c in conns} == {B}
+    cluster.servers[A].up = True
+    clock.advance(1.0)
+    for c in conns:
+        pool.release(c)
+    again = [result(pool.connection()) for _ in range(4)]
+    assert sorted(c.address for c in again) == [A, A, B, B]
+    assert ("server_marked_up", A) in rec.events

@@ -126,21 +126,6 @@ enum TThriftServerType {
   TWO = 2
 }
 
-// Scope of a grant or revoke.
-enum TPermissionScope {
-  TABLE = 0,
-  NAMESPACE = 1
-}
-
-// Who gets which permission ("RWXCA" letters) on a table or namespace.
-struct TAccessControlEntity {
-  1: required string username,
-  2: required TPermissionScope scope,
-  4: required string actions,
-  5: optional Bytes tableName,
-  6: optional string nsName
-}
-
 service Hbase {
   // --- table administration ---
 
@@ -366,9 +351,7 @@ service Hbase {
   // The cluster's id.
   string getClusterId()
 
-  // Grant a user permissions on a table or namespace.
-  bool grant(1: required TAccessControlEntity info) throws (1: IOError io)
-
-  // Revoke a user's permissions on a table or namespace.
-  bool revoke(1: required TAccessControlEntity info) throws (1: IOError io)
+  // No grant/revoke here: HBase 2.6's Thrift1 service does not have them
+  // (its generated Hbase.Iface lacks them); a 2.6 gateway answers them
+  // with UNKNOWN_METHOD.
 }

@@ -524,13 +524,12 @@ class HBaseHandler:
         puts, deletes = self._split_mutations(mutations, bare_put_error=False)
         t = self.store.enabled_table(name)
         latest = ts == LATEST
-        now = self._now()
         if deletes:
-            self._apply_deletes(t, row, deletes, now if latest else ts)
+            # at LATEST, issue_ts puts the Delete and then the Put at
+            # increasing timestamps, as HBase's two RPCs would be
+            self._apply_deletes(t, row, deletes, self.store.issue_ts(t, row) if latest else ts)
         if puts:
-            # HBase sends the Delete and the Put as two RPCs: at LATEST the
-            # put lands after the delete marker, hence the +1 ms.
-            put_ts = (now + 1 if deletes else now) if latest else ts
+            put_ts = self.store.issue_ts(t, row) if latest else ts
             self.store.put(t, row, puts, put_ts, _ttl_expiry(attributes, put_ts))
         return self._durable()
 
@@ -553,13 +552,13 @@ class HBaseHandler:
             puts, deletes = self._split_mutations(b.mutations, bare_put_error=True)
             batches.append((row, puts, deletes))
         t = self.store.enabled_table(name)
-        now = self._now() if ts == LATEST else ts
-        expiry = _ttl_expiry(attributes, now)
+        latest = ts == LATEST
         failed = []
         for row, puts, deletes in batches:  # every Put first ...
             if puts:
+                put_ts = self.store.issue_ts(t, row) if latest else ts
                 try:
-                    self.store.put(t, row, puts, now, expiry)
+                    self.store.put(t, row, puts, put_ts, _ttl_expiry(attributes, put_ts))
                 except st.NoSuchFamily as e:
                     failed.append(e)
         if failed:
@@ -574,7 +573,8 @@ class HBaseHandler:
             raise err
         for row, puts, deletes in batches:  # ... then every Delete
             if deletes:
-                self._apply_deletes(t, row, deletes, now)
+                self._apply_deletes(t, row, deletes,
+                                    self.store.issue_ts(t, row) if latest else ts)
         return self._durable()
 
     @_store_errors
@@ -598,7 +598,7 @@ class HBaseHandler:
         ts = _check_ts(timestamp)
         p = parse_column(column)
         self._apply_deletes(t, row, [(p[0], p[1] if len(p) == 2 else None)],
-                            self._now() if ts == LATEST else ts)
+                            self.store.issue_ts(t, row) if ts == LATEST else ts)
         return self._durable()
 
     @_store_errors
@@ -611,7 +611,7 @@ class HBaseHandler:
         t = self._table(tableName)
         row = _check_row(row)
         ts = _check_ts(timestamp)
-        self.store.delete(t, row, self._now() if ts == LATEST else ts)
+        self.store.delete(t, row, self.store.issue_ts(t, row) if ts == LATEST else ts)
         return self._durable()
 
     def _increment_one(self, inc: Any) -> None:
@@ -675,7 +675,8 @@ class HBaseHandler:
         if not ok:
             return False
         val = bytes(mput.value) if mput.value is not None else b""
-        self.store.put(t, row, [(target[0], target[1], val)], now, _ttl_expiry(attributes, now))
+        ts = self.store.issue_ts(t, row)
+        self.store.put(t, row, [(target[0], target[1], val)], ts, _ttl_expiry(attributes, ts))
         return self._durable(True)
 
     # ---- scanners --------------------------------------------------------
@@ -844,6 +845,8 @@ class HBaseHandler:
                        "java.lang.UnsupportedOperationException: "
                        "org.apache.hadoop.hbase.security.access.AccessController is not loaded")
 
+    # grant/revoke: only reachable when the IDL declares them (HBase 2.5's
+    # does; 2.6's does not and the protocol layer answers UNKNOWN_METHOD).
     def grant(self, info: Any) -> bool:
         """Like HBase without the AccessController: IOError (security is off)."""
         return self._no_security(info)

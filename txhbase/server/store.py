@@ -165,6 +165,29 @@ class Store:
         self.clock: Callable[[], int] = clock or (lambda: int(time.time() * 1000))
         self.on_record: Optional[Callable[[tuple], None]] = None
         self.presplit: dict[bytes, list] = {}  # split keys for tables not created yet
+        self._issued: dict = {}  # (table, row) -> last server-assigned timestamp
+
+    #: rows remembered by ``issue_ts``; the memory is dropped beyond this
+    ISSUED_LIMIT = 65536
+
+    def issue_ts(self, t: "Table", row: bytes) -> int:
+        """A server timestamp (HBase's LATEST) for a mutation of ``row``.
+
+        The clock in ms, but strictly after the previous server timestamp of
+        the same row: on HBase consecutive RPCs are at least a millisecond
+        apart, so a delete then a put (or increments then a put) of one row
+        apply in order.  Ours answer in microseconds; without this a put
+        right after a delete in the same ms would be masked by its marker.
+        """
+        now = self.now()
+        key = (t.name, row)
+        last = self._issued.get(key)
+        if last is not None and now <= last:
+            now = last + 1
+        if len(self._issued) >= self.ISSUED_LIMIT:
+            self._issued.clear()
+        self._issued[key] = now
+        return now
 
     def now(self) -> int:
         return int(self.clock())
@@ -458,9 +481,13 @@ class Store:
 
     # ---- read-modify-write ------------------------------------------------
 
-    def _rmw_ts(self, old: Optional[tuple], now: int) -> int:
+    def _rmw_ts(self, t: Table, row: bytes, old: Optional[tuple]) -> int:
         # HBase: a new version at max(now, previous timestamp + 1)
-        return now if old is None else max(now, old[0] + 1)
+        now = self.issue_ts(t, row)
+        if old is not None and old[0] >= now:
+            now = old[0] + 1
+            self._issued[(t.name, row)] = now
+        return now
 
     def increment(self, t: Table, row: bytes, family: bytes, qualifier: bytes,
                   amount: int) -> int:
@@ -477,7 +504,7 @@ class Store:
         new = cur + amount
         new = (new + 2 ** 63) % 2 ** 64 - 2 ** 63  # Java long overflow wraps
         self.put(t, row, [(family, qualifier, new.to_bytes(8, "big", signed=True))],
-                 self._rmw_ts(old, now))
+                 self._rmw_ts(t, row, old))
         return new
 
     def append(self, t: Table, row: bytes, cells: list) -> list:
@@ -488,7 +515,7 @@ class Store:
         for fam, qual, suffix in cells:
             old = self.latest(t, row, fam, qual, now)
             value = (old[1] if old else b"") + suffix
-            ts = self._rmw_ts(old, now)
+            ts = self._rmw_ts(t, row, old)
             self.put(t, row, [(fam, qual, value)], ts)
             out.append((fam, qual, ts, value))
         out.sort(key=lambda c: (c[0], c[1]))

@@ -1,0 +1,88 @@
+"""A fake Connection for unit tests: records Thrift calls, answered by hand."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, List, Optional
+
+from twisted.internet import defer, task
+
+from txhbase.protocol.idl import hbase
+from txhbase.table import Table
+
+
+@dataclass
+class Call:
+    name: str
+    args: tuple
+    timeout: Optional[float]
+    d: defer.Deferred = field(repr=False)
+    cancelled: bool = False
+
+
+class FakeConnection:
+    """What Table, Scanner and Batch need from a Connection: ``call`` + settings."""
+
+    def __init__(self, compat: str = "0.98") -> None:
+        self.compat = compat
+        self.reactor = task.Clock()
+        self.calls: List[Call] = []
+
+    def call(self, name: str, *args: Any, timeout: Optional[float] = None) -> defer.Deferred:
+        holder: dict = {}
+
+        def cancel(d: defer.Deferred) -> None:
+            holder["call"].cancelled = True
+
+        d: defer.Deferred = defer.Deferred(cancel)
+        c = Call(name, args, timeout, d)
+        holder["call"] = c
+        self.calls.append(c)
+        return d
+
+    def table(self, name: bytes = b"t") -> Table:
+        return Table(name, self)
+
+    def pending(self, name: Optional[str] = None) -> List[Call]:
+        return [c for c in self.calls if not c.d.called and (name is None or c.name == name)]
+
+    def names(self) -> List[str]:
+        return [c.name for c in self.calls]
+
+    def answer(self, name: str, result: Any = None) -> Call:
+        """Fire the oldest pending call, which must be ``name``."""
+        pend = self.pending()
+        assert pend, f"no pending call (wanted {name})"
+        c = pend[0]
+        assert c.name == name, f"oldest pending call is {c.name}, wanted {name}"
+        c.d.callback(result)
+        return c
+
+    def fail(self, name: str, exc: BaseException) -> Call:
+        pend = self.pending()
+        assert pend and pend[0].name == name, (name, self.names())
+        pend[0].d.errback(exc)
+        return pend[0]
+
+
+def cell(value: bytes, ts: int = 1) -> Any:
+    return hbase.TCell(value=value, timestamp=ts)
+
+
+def rowres(key: bytes, cols: dict, ts: int = 1) -> Any:
+    return hbase.TRowResult(row=key, columns={c: cell(v, ts) for c, v in cols.items()})
+
+
+def rows(*keys: bytes, col: bytes = b"cf:a") -> List[Any]:
+    return [rowres(k, {col: b"v" + k}) for k in keys]
+
+
+def result_of(d: defer.Deferred) -> Any:
+    """The result of an already-fired Deferred (raises its failure)."""
+    out: list = []
+    d.addBoth(out.append)
+    assert out, "Deferred has not fired"
+    r = out[0]
+    from twisted.python.failure import Failure
+    if isinstance(r, Failure):
+        r.raiseException()
+    return r

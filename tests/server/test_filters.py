@@ -525,8 +525,8 @@ def test_prefix_filter_reversed():
     for key in (b"b", b"abc", b"ab2", b"ab1"):
         rf.filter_row(key, [(b"f", b"q", 1, b"v")])
     assert not rf.done
-    assert rf.filter_row(b"a", [(b"f", b"q", 1, b"v")]) is None
-    assert rf.done
+    assert rf.filter_row(b"aa", [(b"f", b"q", 1, b"v")]) is None
+    assert rf.done  # 'aa' sorts before 'ab': going backwards, past the prefix
 
 
 def test_row_filter_drops_whole_rows():
@@ -753,3 +753,23 @@ def test_evaluation_is_cheap():
     for i in range(10_000):
         assert rf.filter_row(b"r%05d" % i, cells) is not None
     assert time.perf_counter() - start < 5.0
+
+
+def test_reversed_reaches_filter_lists_but_not_skip_or_while():
+    """HBase sets reversed on the scan's filter; FilterList passes it on, while
+    SkipFilter and WhileMatchFilter keep FilterBase's setReversed."""
+    table = [(k, [(b"f", b"q", 1, k)]) for k in (b"a", b"ab1", b"ab2", b"abc", b"b", b"bb")]
+    assert rows("PrefixFilter('ab') AND KeyOnlyFilter()", table=table, reversed=True) == [
+        b"abc", b"ab2", b"ab1"]
+    assert rows("PrefixFilter('ab') OR PrefixFilter('zz')", table=table, reversed=True) == [
+        b"abc", b"ab2", b"ab1"]
+    # The wrapped PrefixFilter still thinks forward: 'bb' is past 'ab', the scan ends at once.
+    assert rows("WHILE PrefixFilter('ab')", table=table, reversed=True) == []
+    assert rows("WHILE PrefixFilter('ab')", table=table) == []  # 'a' fails first going forward
+    assert rows("WHILE PrefixFilter('ab')", table=table[1:]) == [b"ab1", b"ab2", b"abc"]
+
+
+def test_prefix_filter_rows_shorter_than_the_prefix_are_dropped():
+    table = [(k, [(b"f", b"q", 1, k)]) for k in (b"a", b"abc", b"b", b"abd")]
+    # Unsorted on purpose: the short row 'b' is dropped without ending the scan.
+    assert rows("PrefixFilter('ab')", table=table) == [b"abc", b"abd"]

@@ -278,6 +278,8 @@ class _Prefix(_Filter):
         if self.passed:
             return True
         prefix = self.prefix
+        if len(row) < len(prefix):
+            return True  # HBase filters short rows without updating its state
         head = row[:len(prefix)]
         cmp = (head > prefix) - (head < prefix)
         if (cmp > 0 and not self.reversed) or (cmp < 0 and self.reversed):
@@ -612,17 +614,17 @@ class _ColumnValue(_Filter):
 
 
 class _Skip(_Filter):
-    """SKIP: drop the whole row if the wrapped filter refuses any cell."""
+    """SKIP: drop the whole row if the wrapped filter refuses any cell.
+
+    Like HBase's SkipFilter (and WhileMatchFilter) it inherits FilterBase's
+    ``setReversed``, which does not reach the wrapped filter.
+    """
 
     has_filter_row = True
 
     def __init__(self, inner: _Filter) -> None:
         self.inner = inner
         self.filter_out = False
-
-    def set_reversed(self, value: bool) -> None:
-        self.reversed = value
-        self.inner.set_reversed(value)
 
     def reset(self) -> None:
         self.inner.reset()
@@ -655,10 +657,6 @@ class _While(_Filter):
     def __init__(self, inner: _Filter) -> None:
         self.inner = inner
         self.all_done = False
-
-    def set_reversed(self, value: bool) -> None:
-        self.reversed = value
-        self.inner.set_reversed(value)
 
     def reset(self) -> None:
         self.inner.reset()

@@ -847,17 +847,20 @@ class _Or(_List):
     def filter_cell(self, cell: Cell) -> int:
         rc = None
         included = self.included
+        prev_cells = self.prev_cell
+        prev_rcs = self.prev_rc
         for i, f in enumerate(self.filters):
             included[i] = False
             if f.filter_all_remaining():
                 continue
-            local = self._from_previous(f, cell, self.prev_cell[i], self.prev_rc[i])
+            prev = prev_cells[i]
+            local = None if prev is None else self._from_previous(f, cell, prev, prev_rcs[i])
             if local is None:
                 local = f.filter_cell(cell)
-            self.prev_rc[i] = local
-            self.prev_cell[i] = None if local in (INCLUDE, SKIP) else cell
+            prev_rcs[i] = local
+            prev_cells[i] = None if local == INCLUDE or local == SKIP else cell
             rc = local if rc is None else _OR_MERGE[rc][local]
-            if local in _INCLUDES:
+            if local <= INCLUDE_AND_SEEK_NEXT_ROW:  # one of the INCLUDE codes
                 included[i] = True
         return SKIP if rc is None else rc
 

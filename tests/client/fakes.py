@@ -78,11 +78,17 @@ def rows(*keys: bytes, col: bytes = b"cf:a") -> List[Any]:
 
 def result_of(d: defer.Deferred) -> Any:
     """The result of an already-fired Deferred (raises its failure)."""
+    from twisted.python.failure import Failure
+
     out: list = []
-    d.addBoth(out.append)
+
+    def grab(r: Any) -> Any:
+        out.append(r)
+        return None if isinstance(r, Failure) else r
+
+    d.addBoth(grab)
     assert out, "Deferred has not fired"
     r = out[0]
-    from twisted.python.failure import Failure
     if isinstance(r, Failure):
         r.raiseException()
     return r

@@ -353,7 +353,24 @@ def test_huge_declared_length_inside_small_frame(protocol):
         i = body.index(b"\x03abc")
         body[i:i + 1] = b"\xf0\xff\xff\xff\x07"
     p.dataReceived(len(body).to_bytes(4, "big") + bytes(body))
-    failure_of(d, ProtocolError)
+    failure_of(d, MessageTooLarge)
+    assert not p.connected
+
+
+@pytest.mark.parametrize("protocol", ["binary", "compact"])
+def test_declared_list_longer_than_frame(protocol):
+    """Within the limit but past the frame's end: truncated, refused at once."""
+    p, tr, _ = make("framed", protocol)
+    d = p.call("getTableNames")
+    body = bytearray(reply_bytes("getTableNames", 1, "buffered", protocol, success=[b"abc"]))
+    if protocol == "binary":
+        i = body.index(b"\x0b\x00\x00\x00\x01")
+        body[i + 1:i + 5] = (10 ** 7).to_bytes(4, "big")
+    else:
+        i = body.index(b"\x18\x03abc")
+        body[i:i + 1] = b"\xf8\x80\xad\xe2\x04"  # size 10**7
+    p.dataReceived(len(body).to_bytes(4, "big") + bytes(body))
+    assert "truncated" in str(failure_of(d, ProtocolError))
     assert not p.connected
 
 

@@ -112,10 +112,7 @@ class FramedDecoder(_Decoder):
     def _validate(self, body: bytearray) -> None:
         sk = self._skipper
         sk.reset()
-        try:
-            end = sk.scan(body)
-        except MessageTooLarge as e:
-            raise ProtocolError(f"frame body declares more than the frame holds: {e}") from e
+        end = sk.scan(body)  # MessageTooLarge for a declared length over the limit
         if end is None:
             raise ProtocolError(f"frame of {len(body)} bytes holds a truncated message")
         if end != len(body):
@@ -142,8 +139,12 @@ class BufferedDecoder(_Decoder):
             end = sk.scan(buf)
             if end is None:
                 break
-            out.append(bytes(buf[:end]))
-            del buf[:end]
+            if end == len(buf):  # the usual case: the chunk ends a message
+                out.append(bytes(buf))
+                buf.clear()
+            else:
+                out.append(bytes(buf[:end]))
+                del buf[:end]
             sk.reset()
         return out
 

@@ -118,6 +118,8 @@ class BinarySkipper(_SkipperBase):
             if vt is None:
                 if not stack:
                     self.pos = pos
+                    if pos > limit:
+                        raise self._too_large("message", pos)
                     return pos
                 top = stack[-1]
                 kind = top[0]
@@ -343,6 +345,8 @@ class CompactSkipper(_SkipperBase):
             if vt is None:
                 if not stack:
                     self.pos = pos
+                    if pos > limit:
+                        raise self._too_large("message", pos)
                     return pos
                 top = stack[-1]
                 kind = top[0]

@@ -773,3 +773,66 @@ def test_prefix_filter_rows_shorter_than_the_prefix_are_dropped():
     table = [(k, [(b"f", b"q", 1, k)]) for k in (b"a", b"abc", b"b", b"abd")]
     # Unsorted on purpose: the short row 'b' is dropped without ending the scan.
     assert rows("PrefixFilter('ab')", table=table) == [b"abc", b"abd"]
+
+
+def test_evaluator_reports_has_filter_row():
+    assert parse_filter("WHILE PrefixFilter('a')").new().has_filter_row
+    assert not parse_filter("PrefixFilter('a')").new().has_filter_row
+
+
+# --------------------------------------------------------- properties -------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_OPS_PY = {"<": bytes.__lt__, "<=": bytes.__le__, "=": bytes.__eq__, "!=": bytes.__ne__,
+           ">=": bytes.__ge__, ">": bytes.__gt__}
+_small = st.sampled_from([b"", b"a", b"ab", b"b", b"ba", b"\x00", b"\xff", b"aa", b"'", b"a'b"])
+
+
+@st.composite
+def _rows(draw):
+    keys = sorted(draw(st.sets(_small, min_size=1, max_size=6)))
+    table = []
+    for key in keys:
+        quals = sorted(draw(st.sets(_small, min_size=1, max_size=4)))
+        table.append((key, [(b"f", q, 1, draw(_small)) for q in quals]))
+    return table
+
+
+def _quote(b: bytes) -> str:
+    return b.decode("latin-1").replace("'", "''")
+
+
+@settings(max_examples=150, deadline=None)
+@given(table=_rows(), op1=st.sampled_from(sorted(_OPS_PY)), op2=st.sampled_from(sorted(_OPS_PY)),
+       v1=_small, v2=_small, join=st.sampled_from(["AND", "OR"]))
+def test_cell_filters_combine_as_set_operations(table, op1, op2, v1, v2, join):
+    """Value/Qualifier filters only INCLUDE or SKIP, so AND/OR are cell-set
+    intersection/union and a row comes back iff some cell survives."""
+    text = (f"ValueFilter({op1}, 'binary:{_quote(v1)}') {join} "
+            f"QualifierFilter({op2}, 'binary:{_quote(v2)}')").encode("latin-1")
+    got = scan(text, table=table)
+    want = {}
+    for row, cells in table:
+        kept = []
+        for c in cells:
+            a, b = _OPS_PY[op1](c[3], v1), _OPS_PY[op2](c[1], v2)
+            if (a and b) if join == "AND" else (a or b):
+                kept.append(c)
+        if kept:
+            want[row] = kept
+    assert got == want
+
+
+@settings(max_examples=150, deadline=None)
+@given(table=_rows(), op1=st.sampled_from(sorted(_OPS_PY)), op2=st.sampled_from(sorted(_OPS_PY)),
+       k1=_small, k2=_small, join=st.sampled_from(["AND", "OR"]), skip=st.booleans())
+def test_row_filters_combine_as_boolean_logic(table, op1, op2, k1, k2, join, skip):
+    text = (f"RowFilter({op1}, 'binary:{_quote(k1)}') {join} "
+            f"RowFilter({op2}, 'binary:{_quote(k2)}')").encode("latin-1")
+    want = [row for row, _ in table
+            if ((_OPS_PY[op1](row, k1) and _OPS_PY[op2](row, k2)) if join == "AND"
+                else (_OPS_PY[op1](row, k1) or _OPS_PY[op2](row, k2)))]
+    assert rows(text, table=table) == want
+    # PageFilter(n) after it returns the first n of those rows and then ends the scan.
+    assert rows(b"(" + text + b") AND PageFilter(2)", table=table) == want[:2]

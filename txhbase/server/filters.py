@@ -32,6 +32,9 @@ right if the same machinery runs, so this module reproduces, in plain Python:
 Cells handed to ``filter_row`` must already be restricted to the scan's
 columns, time range and number of versions (HBase 2 counts versions before
 asking the filter), in HBase order: family asc, qualifier asc, timestamp desc.
+When the filter has row-level decisions (``has_filter_row``: PageFilter,
+SingleColumnValue*, DependentColumnFilter, SKIP, WHILE) HBase returns whole
+rows even if the scan asked for batches.
 
 Comparisons follow ``CompareFilter``: the op reads "cell OP comparator", so
 ``RowFilter(<=, 'binary:row5')`` keeps rows up to and including ``row5``.
@@ -907,6 +910,9 @@ class RowFilter:
         self._reversed = False
         self._closed: set = set()
         self.done = False
+        #: True when the filter decides on whole rows (``Filter.hasFilterRow``):
+        #: HBase then never splits a row into batches (``TScan.batchSize``).
+        self.has_filter_row = root.has_filter_row
 
     @property
     def reversed(self) -> bool:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from twisted.internet import defer, protocol
-from twisted.internet.interfaces import IReactorTCP, IReactorTime
+from twisted.internet.interfaces import IReactorTime
 
 
 class _Backend(protocol.Protocol):

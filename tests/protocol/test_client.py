@@ -90,6 +90,9 @@ def test_bad_arguments_rejected_before_sending():
         p.call("getTableNames", timeout=-1)
     assert tr.value() == b""
     assert p.pending == 0
+    # A failed encode leaves nothing behind in the codec's reused buffer.
+    p.call("getRow", b"t", b"r", {})
+    assert tr.value() == call_bytes("getRow", p._seqid, (b"t", b"r", {}), "buffered", "binary")
 
 
 # -- replies --------------------------------------------------------------------

@@ -106,6 +106,25 @@ class BinaryCodec(Codec):
     def _write_buffer(self) -> Any:
         return _BinaryBuffer()
 
+    def __init__(self) -> None:
+        # One reusable write buffer and protocol: encoding runs to completion
+        # without yielding (reactor thread only), so no two encodes overlap.
+        self._wbuf = _BinaryBuffer()
+        self._wproto = _BinaryProtocol(self._wbuf)
+
+    def encode(self, name: str, mtype: int, seqid: int, obj: Any) -> bytes:
+        """The bytes of one message whose body is the struct ``obj``."""
+        if not HAVE_CYTHON:  # pragma: no cover
+            return Codec.encode(self, name, mtype, seqid, obj)
+        buf = self._wbuf
+        proto = self._wproto
+        try:
+            proto.write_message_begin(name, mtype, seqid)
+            proto.write_struct(obj)
+            return buf.getvalue()
+        finally:
+            buf.clean()
+
 
 class CompactCodec(Codec):
     """The Thrift compact protocol (HBase gateway started with ``-c``)."""

@@ -110,6 +110,16 @@ async def test_kill_and_restart_gateway_mid_workload(gateway, proxies, row_prefi
     victim = proxies[0]
     victim_address = f"127.0.0.1:{victim.port}"
     acked, failed = [], []
+    counter = {"acked": 0, "maybe": 0, "other": []}
+
+    async def inc():
+        r = await bounded(table.counter_inc(row_prefix + b"counter", b"cf:n", 1))
+        if not hasattr(r, "check"):
+            counter["acked"] += 1
+        elif r.check(errors.TxHBaseError) and r.value.maybe_applied is not False:
+            counter["maybe"] += 1
+        else:
+            counter["other"].append(r.value)
 
     async def put(i):
         key = row_prefix + b"%04d" % i
@@ -127,7 +137,8 @@ async def test_kill_and_restart_gateway_mid_workload(gateway, proxies, row_prefi
             if wave == 8:
                 victim.listen(int(victim_address.rpartition(":")[2]))  # same port
                 await sleep(1.1)  # past its down interval
-            await defer.gatherResults([defer.ensureDeferred(put(wave * 10 + i)) for i in range(10)])
+            await defer.gatherResults([defer.ensureDeferred(put(wave * 10 + i)) for i in range(10)]
+                                      + [defer.ensureDeferred(inc()) for _ in range(3)])
             await sleep(0.05)
         assert acked, "no put succeeded"
         assert not failed, f"puts failed although two gateways stayed up: {failed[:3]}"
@@ -143,6 +154,11 @@ async def test_kill_and_restart_gateway_mid_workload(gateway, proxies, row_prefi
         assert sorted(rows) == sorted(acked)
         for key in acked:
             assert rows[key] == {b"cf:v": b"%d" % int(key[-4:])}
+        # Increments were never repeated: acked <= value <= acked + maybe applied.
+        assert not counter["other"], counter["other"]
+        value = await table.counter_get(row_prefix + b"counter", b"cf:n")
+        assert counter["acked"] <= value <= counter["acked"] + counter["maybe"]
+        assert counter["acked"] >= 30
     finally:
         await pool.close()
 
@@ -257,3 +273,26 @@ async def test_restart_embedded_server_on_same_port(gateway, tmp_path, row_prefi
     finally:
         await pool.close()
         await srv.stop()
+
+
+@pytest.mark.backend
+@pytest_twisted.ensureDeferred
+async def test_truncated_reply_append_and_check_and_put_not_repeated(gateway, proxies, row_prefix):
+    pool = make_pool(gateway, proxies, size=1)
+    table = pool.table(TABLE)
+    row = row_prefix + b"a"
+    try:
+        await table.put(row, {b"cf:s": b"x"})
+        for call in (lambda: table.append(row, {b"cf:s": b"y"}),
+                     lambda: table.check_and_put(row, b"cf:s", b"xy", {b"cf:t": b"done"})):
+            await table.exists(row)  # a pooled connection to arm the fault on
+            (rec,) = pool._all.values()
+            proxy_for(proxies, rec.server.address).truncate_next(5)
+            with pytest.raises((errors.ConnectionLost, errors.ProtocolError)) as info:
+                await bounded(call())
+            assert info.value.maybe_applied is True and len(info.value.servers) == 1
+        # Each was applied exactly once by the server although its reply was cut.
+        assert await table.row(row) == {b"cf:s": b"xy", b"cf:t": b"done"}
+        assert pool.stats.retries == 0
+    finally:
+        await pool.close()

@@ -80,12 +80,12 @@ class FamilySpec:
     block_cache_enabled: bool = False
     time_to_live: int = FOREVER  # seconds
 
-    @property
-    def ttl_ms(self) -> Optional[int]:
-        """TTL in ms, or None for forever."""
-        if self.time_to_live >= FOREVER or self.time_to_live <= 0:
-            return None
-        return self.time_to_live * 1000
+    def __post_init__(self) -> None:
+        ttl = self.time_to_live
+        object.__setattr__(self, "ttl_ms", None if ttl >= FOREVER or ttl <= 0 else ttl * 1000)
+
+    #: TTL in ms, or None for forever (computed once, read per cell)
+    ttl_ms: Optional[int] = field(init=False, repr=False, compare=False, default=None)
 
     def as_record(self) -> tuple:
         return (self.name, self.max_versions, self.compression, self.in_memory,
@@ -100,11 +100,13 @@ class FamilySpec:
 class Selection:
     """Which columns a read returns: ``None`` = all, else whole families and exact columns."""
 
-    __slots__ = ("families", "columns")
+    __slots__ = ("families", "columns", "all_families")
 
     def __init__(self, families: Iterable[bytes] = (), columns: Iterable[bytes] = ()) -> None:
         self.families = frozenset(families)
         self.columns = frozenset(columns)
+        #: every family named, whole or by a column (to check they exist)
+        self.all_families = self.families | {c.partition(b":")[0] for c in self.columns}
 
     def wants(self, column: bytes, family: bytes) -> bool:
         return family in self.families or column in self.columns
@@ -434,16 +436,26 @@ class Store:
         if now is None:
             now = self.now()
         out = []
+        append = out.append
         names = t._names
         fams = t.families
-        for col, v in cols.items():
-            entry = names[col]
-            if select is not None and entry[1] not in select.families and col not in select.columns:
-                continue
-            spec = fams.get(entry[1])
+        if select is None:
+            items = cols.items()
+        elif not select.families:
+            items = [(c, cols[c]) for c in select.columns if c in cols]
+        else:
+            sf, sc = select.families, select.columns
+            items = [(c, v) for c, v in cols.items() if c in sc or names[c][1] in sf]
+        for col, v in items:
+            spec = fams.get(names[col][1])
             if spec is None:
                 continue
             ttl = spec.ttl_ms
+            ts = v[0]
+            if (versions == 1 and ts < max_ts and (v[2] is None or v[2] >= now)
+                    and (ttl is None or ts + ttl >= now)):
+                append((col, ts, v[1]))  # fast path: the newest version is the one
+                continue
             n = 0
             for i in range(0, len(v), 3):
                 ts = v[i]
@@ -452,7 +464,7 @@ class Store:
                 exp = v[i + 2]
                 if (exp is not None and exp < now) or (ttl is not None and ts + ttl < now):
                     continue
-                out.append((col, ts, v[i + 1]))
+                append((col, ts, v[i + 1]))
                 n += 1
                 if n >= versions:
                     break

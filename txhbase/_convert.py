@@ -84,8 +84,19 @@ def row_of(result: Any, sorted_columns: bool, include_timestamp: bool) -> Any:
 
 
 def families_result(descriptors: Mapping[bytes, Any]) -> Dict[bytes, Dict[str, Any]]:
-    """``getColumnDescriptors`` as ``{family: settings}``, family without ':'."""
-    return {name.rstrip(b":"): thrift_to_dict(d) for name, d in descriptors.items()}
+    """``getColumnDescriptors`` as ``{family: settings}``, family without ':'.
+
+    String settings (``compression``, ``bloom_filter_type``) are bytes, as
+    HappyBase returns them.
+    """
+    out = {}
+    for name, d in descriptors.items():
+        settings = thrift_to_dict(d)
+        for key, val in settings.items():
+            if isinstance(val, str):
+                settings[key] = val.encode("utf-8")
+        out[name.rstrip(b":")] = settings
+    return out
 
 
 def split_column(name: bytes) -> tuple:

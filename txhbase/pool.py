@@ -30,6 +30,8 @@ from twisted.python.failure import Failure
 from txhbase import _retry
 from txhbase.batch import Batch
 from txhbase.protocol.idl import hbase
+from txhbase.scanner import ScanSpec
+from txhbase.table import split_ranges
 from txhbase.errors import AllServersUnavailable, NoConnectionsAvailable
 
 log = logging.getLogger(__name__)
@@ -267,6 +269,7 @@ class ConnectionPool:
         self.policy = _retry.RetryPolicy(max_retries=max_retries, base=retry_backoff,
                                          cap=max(max_retry_backoff, retry_backoff), **policy_kw)
         self._factory = connection_factory or _default_factory(reactor, connection_kwargs)
+        self.compat: str = connection_kwargs.get("compat", "0.98")
         self._listeners: list[PoolListener] = list(listeners)
         self.stats = PoolStats()
         self._idle: deque[_Pooled] = deque()
@@ -844,6 +847,34 @@ class PooledTable:
         """
         return PooledBatch(self, timestamp=timestamp, batch_size=batch_size,
                            transaction=transaction, wal=wal, timeout=timeout)
+
+    def unordered_scanners(self, max_split_count: int, *, timeout: Optional[float] = None,
+                           **scan_kwargs: Any) -> defer.Deferred:
+        """Fire with at most ``max_split_count`` PooledScanners covering the scan
+        range once, split along the table's regions (``Table.unordered_scanners``);
+        each leases its own connection, so they can run in parallel and each
+        survives losing its gateway."""
+        if not isinstance(max_split_count, int) or isinstance(max_split_count, bool):
+            raise TypeError("'max_split_count' must be an int")
+        if max_split_count < 1:
+            raise ValueError("'max_split_count' must be >= 1")
+        for bad in ("reverse", "limit"):
+            if scan_kwargs.get(bad):
+                raise ValueError(f"'{bad}' cannot be used with unordered_scanners")
+        base = ScanSpec.build(self.pool.compat, **scan_kwargs)
+        rest = {k: v for k, v in scan_kwargs.items()
+                if k not in ("row_start", "row_stop", "row_prefix", "reverse", "limit")}
+        if timeout is not None:
+            rest["timeout"] = timeout
+
+        def split(regions: list) -> list:
+            starts = sorted(r["start_key"] or b"" for r in regions)
+            return [PooledScanner(self, dict(rest, row_start=lo, row_stop=hi))
+                    for lo, hi in split_ranges(base.row_start, base.row_stop, starts,
+                                               max_split_count)]
+
+        kw = {} if timeout is None else {"timeout": timeout}
+        return self.regions(**kw).addCallback(split)
 
     def scan(self, **kwargs: Any) -> "PooledScanner":
         """A scanner (returned at once) that resumes on another connection after a failure."""

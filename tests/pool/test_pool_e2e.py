@@ -296,3 +296,47 @@ async def test_truncated_reply_append_and_check_and_put_not_repeated(gateway, pr
         assert pool.stats.retries == 0
     finally:
         await pool.close()
+
+
+@pytest.mark.backend
+@pytest_twisted.ensureDeferred
+async def test_unordered_scanners_cover_range_once_across_a_reset(gateway, proxies, row_prefix):
+    if gateway.backend != "embedded":
+        pytest.skip("pre-splits the table on the embedded server")
+    name = b"txhbase_pool_split"
+    gateway.server.split_table(name, [row_prefix + b"10", row_prefix + b"20", row_prefix + b"30"])
+    conn = await direct(gateway)
+    try:
+        if name not in await conn.tables():
+            await conn.create_table(name, {"cf": {}})
+    finally:
+        await conn.close()
+    pool = make_pool(gateway, proxies, size=3)
+    table = pool.table(name)
+    keys = [row_prefix + b"%02d" % i for i in range(40)]
+    try:
+        await defer.gatherResults([defer.ensureDeferred(table.put(k, {b"cf:v": b"1"})) for k in keys])
+        scanners = await table.unordered_scanners(3, row_prefix=row_prefix, batch_size=4)
+        assert len(scanners) == 3
+
+        async def drain(i, s):
+            out = []
+            while True:
+                item = await bounded(s.get_next())
+                if item is None:
+                    return out
+                out.append(item[0])
+                if i == 1 and len(out) == 3:
+                    proxy_for(proxies, s._rec.server.address).drop_all()
+
+        parts = await defer.gatherResults([defer.ensureDeferred(drain(i, s))
+                                           for i, s in enumerate(scanners)])
+        got = [k for part in parts for k in part]
+        assert sorted(got) == keys and len(got) == len(set(got))
+        assert all(part == sorted(part) for part in parts)
+        assert pool.stats.retries >= 1  # the reset scanner resumed elsewhere
+        assert pool.stats.in_use == 0
+        with pytest.raises(ValueError):
+            table.unordered_scanners(2, reverse=True)
+    finally:
+        await pool.close()

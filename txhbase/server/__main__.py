@@ -50,10 +50,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for table, keys in args.split:
         srv.split_table(table, keys)
     reactor.addSystemEventTrigger("before", "shutdown", srv.stop)
-    print(f"txhbase.server listening on {srv.host}:{srv.port} "
-          f"({args.transport}/{args.protocol}"
-          f"{', data-dir ' + args.data_dir if args.data_dir else ''})", flush=True)
-    reactor.run()  # installs SIGINT/SIGTERM handlers that stop the reactor
+
+    def ready() -> None:
+        # only once the reactor runs: its SIGINT/SIGTERM handlers are in place
+        print(f"txhbase.server listening on {srv.host}:{srv.port} "
+              f"({args.transport}/{args.protocol}"
+              f"{', data-dir ' + args.data_dir if args.data_dir else ''})", flush=True)
+
+    reactor.callWhenRunning(ready)
+    reactor.run()
     return 0
 
 

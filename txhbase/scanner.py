@@ -415,7 +415,8 @@ class Scanner:
             self._after_close()
             return
         exc = failure.value
-        if _resumable(exc, opening) and self._resumes < MAX_RESUMES:
+        if (_resumable(exc, opening) and self._resumes < MAX_RESUMES
+                and not getattr(self._conn, "closed", False)):
             self._resumes += 1
             self.resumed += 1
             # The old id is meaningless on a new connection, or already gone.

@@ -361,3 +361,14 @@ def test_async_with_closes(conn, table):
     assert conn.answer("scannerClose").args == (1,)
     assert result_of(d)[0] == b"a"
     assert conn.pending() == []
+
+
+def test_no_resume_once_the_connection_was_closed(conn, table):
+    s = table.scan()
+    d = s.get_next()
+    conn.answer("scannerOpenWithScan", 1)
+    conn.closed = True  # the application closed the Connection
+    conn.fail("scannerGetList", errors.ConnectionLost("closed", sent=True))
+    with pytest.raises(errors.ConnectionLost):
+        result_of(d)
+    assert conn.pending() == []

@@ -467,6 +467,7 @@ def test_seqid_wraps_and_skips_busy_ids():
                     + call_bytes("getTableNames", 1, (), "buffered", "binary")
                     + call_bytes("getTableNames", 2, (), "buffered", "binary"))
     assert p.pending == 3
+    assert not (d1.called or d2.called or d3.called)
 
 
 def test_random_interleavings_of_cancel_and_replies():

@@ -3,7 +3,7 @@ network, no sleeping, a task.Clock drives handler delays and timeouts."""
 from __future__ import annotations
 
 import pytest
-from twisted.internet import defer, task
+from twisted.internet import task
 from twisted.test.iosim import connectedServerAndClient
 
 from tests.protocol.wire import WIRES, row

@@ -5,7 +5,6 @@ import pytest
 from thriftpy2.protocol.binary import TBinaryProtocol
 from thriftpy2.protocol.compact import TCompactProtocol
 from thriftpy2.thrift import TApplicationException
-from thriftpy2.transport.framed import TFramedTransport
 from thriftpy2.transport.memory import TMemoryBuffer
 from twisted.internet import defer
 from twisted.internet.testing import StringTransport

@@ -148,6 +148,7 @@ class FaultProxy:
         self.bytes_up = 0
         self.bytes_down = 0
         self._port: Any = None
+        self.last_port = 0  # kept after stop(), to listen() again on the same port
 
     # ---------------------------------------------------------------- control
 
@@ -162,6 +163,7 @@ class FaultProxy:
 
         factory.buildProtocol = build  # type: ignore[method-assign]
         self._port = self.reactor.listenTCP(port, factory, interface=host)
+        self.last_port = self.port
         return self.port
 
     @property

@@ -221,6 +221,19 @@ def test_exception_replies_mapped(transport, protocol):
     assert p.connected  # exceptions are replies, not protocol errors
 
 
+def test_exception_message_not_utf8():
+    """HBase messages are Java strings, but a broken one must not crash the mapping."""
+    p, tr, _ = make()
+    d = p.call("enableTable", b"t")
+    data = bytearray(reply_bytes("enableTable", 1, "buffered", "binary",
+                                 io=hbase.IOError(message="caf\xe9!", canRetry=None)))
+    i = data.index("caf\xe9!".encode())
+    data[i:i + 6] = b"caf\xff\xfe!"
+    p.dataReceived(bytes(data))
+    e = failure_of(d, HBaseIOError)
+    assert e.message == "caf\ufffd\ufffd!" and e.can_retry is None
+
+
 # -- timeouts and cancellation ----------------------------------------------------
 
 

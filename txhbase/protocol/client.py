@@ -46,19 +46,26 @@ METHODS: Dict[str, MethodSpec] = method_table(hbase.Hbase)
 _MAX_SEQID = 0x7FFFFFFF
 
 
+def _text(msg: Any) -> str:
+    """A server message as text (thriftpy2 leaves invalid UTF-8 as bytes)."""
+    if msg is None:
+        return ""
+    if isinstance(msg, bytes):
+        return msg.decode("utf-8", "replace")
+    return str(msg)
+
+
 def convert_exception(exc: BaseException) -> BaseException:
     """Map a Thrift exception received from the server to a txhbase error."""
     if isinstance(exc, hbase.IOError):
-        return HBaseIOError(exc.message or "", exc.canRetry)
+        return HBaseIOError(_text(exc.message), exc.canRetry)
     if isinstance(exc, hbase.IllegalArgument):
-        return IllegalArgument(exc.message or "")
+        return IllegalArgument(_text(exc.message))
     if isinstance(exc, hbase.AlreadyExists):
-        return AlreadyExists(exc.message or "")
+        return AlreadyExists(_text(exc.message))
     if isinstance(exc, TApplicationException):
-        msg = exc.message
-        if isinstance(msg, bytes):
-            msg = msg.decode("utf-8", "replace")
-        return ServerError(msg or str(exc), exc.type if exc.type is not None else 0)
+        return ServerError(_text(exc.message) or str(exc),
+                           exc.type if exc.type is not None else 0)
     return exc
 
 

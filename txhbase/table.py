@@ -91,7 +91,11 @@ class Table:
              timestamp: Optional[int] = None, include_timestamp: bool = False, *,
              timeout: Optional[float] = None) -> defer.Deferred:
         """Fire with ``[(row_key, {column: value}), ...]`` in request order,
-        rows that do not exist omitted (no round trip for an empty list)."""
+        rows that do not exist omitted (duplicates kept).
+
+        An empty ``rows`` fires with ``[]`` at once, without a round trip
+        (HappyBase returns ``{}`` there; a list is what every other call gives).
+        """
         keys = _validate.row_list(rows)
         cols = _validate.columns(columns)
         ts = _validate.timestamp(timestamp)

@@ -202,6 +202,11 @@ class ConnectionPool:
         ``open()``, ``close()``, ``table(name, use_prefix=...)`` and ``tables()``;
         default builds ``txhbase.Connection(host, port, **connection_kwargs)``.
     :param random: source of jitter in [0, 1), for deterministic tests.
+    :param connection_kwargs: passed to each ``Connection`` (``timeout`` in ms,
+        ``transport``, ``protocol``, ``table_prefix``, ``compat``, ...).  Give a
+        ``timeout``: without one a stalled gateway is never detected and a
+        call can wait forever; with one, a pooled call fires within about
+        ``(max_retries + 1) * timeout`` plus back-off waits.
     """
 
     def __init__(
@@ -268,7 +273,16 @@ class ConnectionPool:
             policy_kw["random"] = random
         self.policy = _retry.RetryPolicy(max_retries=max_retries, base=retry_backoff,
                                          cap=max(max_retry_backoff, retry_backoff), **policy_kw)
-        self._factory = connection_factory or _default_factory(reactor, connection_kwargs)
+        if connection_factory is None:
+            connection_factory = _default_factory(reactor, connection_kwargs)
+            # Bad connection options are the caller's error, reported now - not
+            # mistaken later for unreachable gateways. (No I/O: nothing connects.)
+            connection_factory(self._servers[0].host, self._servers[0].port)
+        elif connection_kwargs:
+            raise TypeError("connection options ("
+                            + ", ".join(sorted(connection_kwargs))
+                            + ") cannot be combined with connection_factory")
+        self._factory = connection_factory
         self.compat: str = connection_kwargs.get("compat", "0.98")
         self._listeners: list[PoolListener] = list(listeners)
         self.stats = PoolStats()
@@ -521,6 +535,11 @@ class ConnectionPool:
             server.connections += 1
             try:
                 conn = self._factory(server.host, server.port)
+            except BaseException:
+                self._opening -= 1
+                server.connections -= 1
+                raise
+            try:
                 yield defer.maybeDeferred(conn.open)
             except defer.CancelledError:
                 self._opening -= 1

@@ -479,3 +479,20 @@ def test_connections_move_back_to_a_recovered_gateway():
     again = [result(pool.connection()) for _ in range(4)]
     assert sorted(c.address for c in again) == [A, A, B, B]
     assert ("server_marked_up", A) in rec.events
+
+
+def test_bad_connection_options_fail_at_construction():
+    with pytest.raises(ValueError):
+        ConnectionPool(1, reactor=task.Clock(), transport="carrier-pigeon")
+    with pytest.raises(TypeError):
+        ConnectionPool(1, reactor=task.Clock(), connection_factory=lambda h, p: None, timeout=5)
+
+
+def test_factory_error_is_not_a_server_failure():
+    def factory(host, port):
+        raise ValueError("bad option")
+
+    pool = ConnectionPool(1, servers=[A], reactor=task.Clock(), connection_factory=factory)
+    failure(pool.connection(), ValueError)
+    assert pool.stats.failures == {} and not pool.server_status()[A]["down"]
+    assert pool._total() == 0

@@ -159,3 +159,43 @@ def test_connect_validates_arguments():
         connect(reactor, "h", 1, connect_timeout="5")
     with pytest.raises(ValueError, match="max_message_size"):
         connect(reactor, "h", 1, max_message_size=-1)
+
+
+@pytest.mark.parametrize("transport,protocol", WIRES)
+@pytest_twisted.ensureDeferred
+async def test_independent_thriftpy2_client_against_our_server(transport, protocol):
+    """thriftpy2's own blocking client (pure-Python protocols, run in a
+    thread) talks to HBaseServerFactory on every wire combination."""
+    from thriftpy2.protocol import TBinaryProtocolFactory, TCompactProtocolFactory
+    from thriftpy2.rpc import make_client
+    from thriftpy2.transport import TBufferedTransportFactory, TFramedTransportFactory
+    from twisted.internet.threads import deferToThread
+
+    port = reactor.listenTCP(0, HBaseServerFactory(Handler(), transport, protocol),
+                             interface="127.0.0.1")
+
+    def blocking():
+        client = make_client(
+            hbase.Hbase, "127.0.0.1", port.getHost().port, timeout=10000,
+            proto_factory=(TBinaryProtocolFactory() if protocol == "binary"
+                           else TCompactProtocolFactory()),
+            trans_factory=(TFramedTransportFactory() if transport == "framed"
+                           else TBufferedTransportFactory()))
+        try:
+            names = client.getTableNames()
+            rows = client.getRow(b"t1", b"20", {})
+            try:
+                client.isTableEnabled(b"missing")
+            except hbase.IOError as e:
+                err = e.message
+            return names, rows, err
+        finally:
+            client.close()
+
+    try:
+        names, rows, err = await deferToThread(blocking)
+    finally:
+        await port.stopListening()
+    assert names == [b"t1", b"t2"]
+    assert rows[0].row == b"20" and len(rows[0].columns) == 20
+    assert "missing" in err

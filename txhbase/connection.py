@@ -175,6 +175,8 @@ class Connection:
         self._closed = False
         #: number of times a connection was (re)opened, for observers and tests.
         self.connects = 0
+        self._slow_logged_at = float("-inf")
+        self._slow_suppressed = 0
 
     def __repr__(self) -> str:
         state = "connected" if self.connected else ("closed" if self._closed else "idle")
@@ -373,9 +375,10 @@ class Connection:
             return f
 
         def slow(result: Any) -> Any:
-            elapsed_ms = (self.reactor.seconds() - started) * 1000.0
+            now = self.reactor.seconds()
+            elapsed_ms = (now - started) * 1000.0
             if self.slow_call_ms is not None and elapsed_ms >= self.slow_call_ms:
-                log.warning("slow call: %s on %s took %.0f ms", name, self.address, elapsed_ms)
+                self._log_slow(name, elapsed_ms, now)
             return result
 
         d = self._get_proto(effective)
@@ -383,6 +386,18 @@ class Connection:
         d.addErrback(retry_unsent)
         d.addBoth(slow)
         return d
+
+    def _log_slow(self, name: str, elapsed_ms: float, now: float) -> None:
+        """Log a slow call at WARNING, at most once per second (bursts of
+        pipelined calls are summarised, not logged one by one)."""
+        if now - self._slow_logged_at < 1.0:
+            self._slow_suppressed += 1
+            return
+        more = self._slow_suppressed
+        self._slow_suppressed = 0
+        self._slow_logged_at = now
+        log.warning("slow call: %s on %s took %.0f ms%s", name, self.address, elapsed_ms,
+                    f" ({more} more slow calls not logged)" if more else "")
 
     # ------------------------------------------------------------ tables
 

@@ -366,3 +366,21 @@ def test_admin_calls(fc, clock):
     assert [(c[0], c[1]) for c in p.calls] == [
         ("enableTable", (b"t",)), ("disableTable", (b"t",)), ("isTableEnabled", (b"t",)),
         ("compact", (b"t",)), ("majorCompact", (b"t",))]
+
+
+def test_slow_call_warnings_are_rate_limited(fc, clock, caplog):
+    conn = make(clock, "h", 1, slow_call_ms=50)
+    conn.open()
+    p = fc.succeed()
+    ds = [conn.tables() for _ in range(100)]
+    clock.advance(0.2)
+    with caplog.at_level(logging.WARNING, logger="txhbase.connection"):
+        for _ in ds:
+            p.answer([])
+        clock.advance(1.5)
+        d = conn.tables()
+        clock.advance(0.2)
+        p.answer([])
+    slow = [r.getMessage() for r in caplog.records if "slow call" in r.getMessage()]
+    assert len(slow) == 2
+    assert "99 more slow calls not logged" in slow[1]

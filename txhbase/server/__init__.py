@@ -51,6 +51,16 @@ class _TrackingFactory(HBaseServerFactory):
             lost(reason)
 
         p.connectionLost = connection_lost
+        made = p.connectionMade
+
+        def connection_made() -> None:
+            # replies are written whole; Nagle would only delay them
+            set_no_delay = getattr(p.transport, "setTcpNoDelay", None)
+            if set_no_delay is not None:
+                set_no_delay(True)
+            made()
+
+        p.connectionMade = connection_made
         return p
 
 

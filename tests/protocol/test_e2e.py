@@ -199,3 +199,76 @@ async def test_independent_thriftpy2_client_against_our_server(transport, protoc
     assert names == [b"t1", b"t2"]
     assert rows[0].row == b"20" and len(rows[0].columns) == 20
     assert "missing" in err
+
+
+class BlockingHandler:
+    """A handler for thriftpy2's own (threaded, blocking) server."""
+
+    def getTableNames(self):
+        return [b"x", b"y"]
+
+    def getRow(self, table, key, attributes):
+        return [row(key, ncols=int(key), size=500)]
+
+    def enableTable(self, name):
+        raise hbase.IOError(message="disabled for good", canRetry=False)
+
+    def disableTable(self, name):
+        # thriftpy2's server drops the connection on undeclared exceptions,
+        # so send the application exception explicitly.
+        from thriftpy2.thrift import TApplicationException
+        raise TApplicationException(TApplicationException.INTERNAL_ERROR, "unexpected")
+
+
+@pytest.mark.parametrize("transport,protocol", WIRES)
+@pytest_twisted.ensureDeferred
+async def test_our_client_against_independent_thriftpy2_server(transport, protocol):
+    """HBaseClientProtocol against thriftpy2's own threaded server
+    (pure-Python protocols): pipelined calls, declared and undeclared errors."""
+    import socket
+    import threading
+
+    from thriftpy2.protocol import TBinaryProtocolFactory, TCompactProtocolFactory
+    from thriftpy2.rpc import make_server
+    from thriftpy2.transport import TBufferedTransportFactory, TFramedTransportFactory
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        portno = s.getsockname()[1]
+    server = make_server(
+        hbase.Hbase, BlockingHandler(), "127.0.0.1", portno, client_timeout=20000,
+        proto_factory=(TBinaryProtocolFactory() if protocol == "binary"
+                       else TCompactProtocolFactory()),
+        trans_factory=(TFramedTransportFactory() if transport == "framed"
+                       else TBufferedTransportFactory()))
+    server.daemon = True
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    try:
+        for _ in range(200):  # the thread binds the port asynchronously
+            try:
+                c = await connect(reactor, "127.0.0.1", portno, transport=transport,
+                                  protocol=protocol, timeout=10000)
+                break
+            except ConnectionLost:
+                await deferLater(reactor, 0.01)
+        ds = [c.call("getRow", b"t", b"%d" % n, {}) for n in (50, 1, 7)]
+        ds.append(c.call("getTableNames"))
+        r50, r1, r7, names = await defer.gatherResults(ds)
+        assert [len(r[0].columns) for r in (r50, r1, r7)] == [50, 1, 7]
+        assert names == [b"x", b"y"]
+        with pytest.raises(HBaseIOError) as e:
+            await c.call("enableTable", b"t")
+        assert (e.value.message, e.value.can_retry) == ("disabled for good", False)
+        with pytest.raises(ServerError) as e:
+            await c.call("disableTable", b"t")
+        assert (e.value.type, e.value.message) == (ServerError.INTERNAL_ERROR, "unexpected")
+        assert c.connected
+        assert await c.call("getTableNames") == [b"x", b"y"]
+        await c.close()
+    finally:
+        server.close()
+        try:  # wake the accept() loop so the thread can see closed
+            socket.create_connection(("127.0.0.1", portno), timeout=1).close()
+        except OSError:
+            pass

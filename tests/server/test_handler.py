@@ -554,3 +554,45 @@ def test_back_to_back_server_time_ops_on_a_row_apply_in_order(hf):
     # server timestamps of other rows are not pushed ahead of the clock
     h.mutateRow(T, b"other", [put(b"cf:x", b"o")])
     assert h.get(T, b"other", b"cf:x")[0].timestamp == ft.ms()
+
+
+# ---- scans with the filter language -------------------------------------------
+
+def test_scan_filter_string(scan_hf):
+    pytest.importorskip("txhbase.server.filters")
+    h, _ = scan_hf
+    sid = h.scannerOpenWithScan(T, hbase.TScan(filterString=b"KeyOnlyFilter()",
+                                               columns=[b"cf:a"]))
+    res = drain(h, sid)
+    assert len(res) == 10 and all(r.columns == {b"cf:a": r.columns[b"cf:a"]} for r in res)
+    assert {r.columns[b"cf:a"].value for r in res} == {b""}
+    # WHILE ends the scan at the first failing row
+    sid = h.scannerOpenWithScan(T, hbase.TScan(
+        filterString=b"WHILE RowFilter(<, 'binary:row04')"))
+    assert [r.row for r in drain(h, sid)] == [b"row00", b"row01", b"row02", b"row03"]
+    # reversed scans give the filter reversed=True
+    sid = h.scannerOpenWithScan(T, hbase.TScan(reversed=True,
+                                               filterString=b"PrefixFilter('row0')"))
+    assert [r.row for r in drain(h, sid)] == [b"row%02d" % i for i in range(9, -1, -1)]
+    # a filter and batching together: cells are filtered, then split
+    sid = h.scannerOpenWithScan(T, hbase.TScan(
+        batchSize=1, filterString=b"QualifierFilter(!=, 'binary:b')",
+        startRow=b"row01", stopRow=b"row02"))
+    assert [(r.row, list(r.columns)) for r in drain(h, sid)] == [
+        (b"row01", [b"cf:a"]), (b"row01", [b"cf2:c"])]
+    sid = h.scannerOpenWithScan(T, hbase.TScan(
+        batchSize=1, sortColumns=True, filterString=b"QualifierFilter(!=, 'binary:b')",
+        startRow=b"row01", stopRow=b"row02"))
+    assert [[c.columnName for c in r.sortedColumns] for r in drain(h, sid)] == [
+        [b"cf:a"], [b"cf2:c"]]
+
+
+@pytest.mark.parametrize("text", [b"NoSuchFilter()", b"PrefixFilter(", b"ValueFilter(=, 'x')",
+                                  b""])
+def test_bad_filter_string_is_internal_error(scan_hf, text):
+    pytest.importorskip("txhbase.server.filters")
+    h, _ = scan_hf
+    with pytest.raises(TApplicationException) as ei:
+        h.scannerOpenWithScan(T, hbase.TScan(filterString=text))
+    assert app_error_type(ei) == INTERNAL
+    assert h.open_scanner_count() == 0

@@ -107,8 +107,8 @@ class BinaryCodec(Codec):
         return _BinaryBuffer()
 
     def __init__(self) -> None:
-        # One reusable write buffer and protocol: encoding runs to completion
-        # without yielding (reactor thread only), so no two encodes overlap.
+        # One reusable write buffer and protocol per codec (per connection):
+        # an encode runs to completion without yielding, so none overlap.
         self._wbuf = _BinaryBuffer()
         self._wproto = _BinaryProtocol(self._wbuf)
 
@@ -141,13 +141,17 @@ class CompactCodec(Codec):
         return TMemoryBuffer()
 
 
-_CODECS = {"binary": BinaryCodec(), "compact": CompactCodec()}
+_CODECS = {"binary": BinaryCodec, "compact": CompactCodec}
 
 
 def make_codec(protocol: str) -> Codec:
-    """The (stateless, shared) codec for ``protocol``: 'binary' or 'compact'."""
+    """A codec for ``protocol``: 'binary' or 'compact'.
+
+    Each connection gets its own: the binary codec reuses a write buffer, so
+    one instance must not be shared between threads.
+    """
     try:
-        return _CODECS[protocol]
+        return _CODECS[protocol]()
     except (KeyError, TypeError):
         raise ValueError(f"protocol must be 'binary' or 'compact', not {protocol!r}") from None
 

@@ -157,3 +157,19 @@ def test_kill_minus_9_mid_stream_keeps_every_acknowledged_write(tmp_path):
     finally:
         proc2.send_signal(signal.SIGTERM)
         assert proc2.wait(10) == 0
+
+
+def test_log_is_compacted_online_when_it_outgrows_the_data(tmp_path, monkeypatch):
+    monkeypatch.setattr(wal.WriteAheadLog, "COMPACT_MIN_BYTES", 20_000)
+    clock = task.Clock()
+    h, log = _handler(tmp_path, clock)
+    h.createTable(b"t", [cd(b"cf", maxVersions=1)])
+    for i in range(400):  # overwrite the same 5 cells: the live data stays tiny
+        h.mutateRow(b"t", b"r%d" % (i % 5), [put(b"cf:a", b"x" * 100)])
+        clock.advance(0)
+    assert log.compactions >= 2  # the one at start + at least one online
+    assert os.path.getsize(log.path) < 20_000 + 2 * log.snapshot_bytes
+    log.close()
+    h2, log2 = _handler(tmp_path, task.Clock())
+    assert len(h2.getRows(b"t", [b"r%d" % i for i in range(5)], {})) == 5
+    log2.close()

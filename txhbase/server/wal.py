@@ -152,6 +152,10 @@ class WriteAheadLog:
     reactor turn (``clock.callLater(0, ...)``), batching concurrent writers.
     """
 
+    #: compact online once the log has grown by this many bytes, and by more
+    #: than twice the last snapshot (so a log stays within ~3x the live data)
+    COMPACT_MIN_BYTES = 64 << 20
+
     def __init__(self, directory: str, clock: Any = None, fsync: bool = True) -> None:
         if clock is None:
             from twisted.internet import reactor as clock  # noqa: N813
@@ -165,6 +169,10 @@ class WriteAheadLog:
         self._scheduled: Any = None
         self.records_replayed = 0
         self.torn_bytes = 0
+        self.snapshot_bytes = 0
+        self.appended_bytes = 0
+        self.compactions = 0
+        self._store: Any = None
 
     def recover(self, store: Any) -> int:
         """Replay the log into ``store``, skip a torn tail, compact; return records replayed."""
@@ -209,6 +217,9 @@ class WriteAheadLog:
             f.flush()
             if self.fsync:
                 os.fsync(f.fileno())
+            self.snapshot_bytes = f.tell()
+        self.appended_bytes = 0
+        self.compactions += 1
         os.replace(tmp, self.path)
         if self.fsync:
             _fsync_dir(self.directory)
@@ -217,9 +228,12 @@ class WriteAheadLog:
     def attach(self, store: Any) -> None:
         """Log every mutation of ``store`` from now on."""
         store.on_record = self.append
+        self._store = store
 
     def append(self, record: tuple) -> None:
-        self._buffer.append(frame_record(record))
+        data = frame_record(record)
+        self.appended_bytes += len(data)
+        self._buffer.append(data)
         self._schedule()
 
     def _schedule(self) -> None:
@@ -259,6 +273,15 @@ class WriteAheadLog:
             return
         for d in waiters:
             d.callback(None)
+        if (self._store is not None and self.appended_bytes > self.COMPACT_MIN_BYTES
+                and self.appended_bytes > 2 * self.snapshot_bytes):
+            # blocks the reactor while the snapshot is written; runs rarely
+            try:
+                self.compact(self._store)
+            except OSError as e:  # keep appending to the old log
+                log.error("write-ahead log compaction failed: %s", e)
+                if self._file is None:
+                    self._file = open(self.path, "ab")
 
     def close_file(self) -> None:
         if self._file is not None:

@@ -116,8 +116,7 @@ def test_unknown_filter_name():
     "", "   ", "\t",
     "PrefixFilter",                       # no argument list
     "PrefixFilter 'a'",
-    "(PrefixFilter('a')",                 # unbalanced parentheses
-    "PrefixFilter('a'))",
+    "PrefixFilter('a'))",                 # unbalanced parentheses
     "PrefixFilter('a'",
     ")PrefixFilter('a')",
     "()",
@@ -141,11 +140,45 @@ def test_malformed_filter_strings(text):
 
 def test_error_messages_are_specific():
     assert "unbalanced quote" in errors("PrefixFilter('a)")
-    assert "unbalanced '('" in errors("(PrefixFilter('a')")
     assert "unbalanced ')'" in errors("PrefixFilter('a'))")
-    assert "unexpected text" in errors("PrefixFilter('a') xyz")
+    assert "no closing ')'" in errors("PrefixFilter('a') xyz")
+    assert "joined by AND or OR" in errors("PrefixFilter('a') PrefixFilter('b')")
+    assert "AND needs a filter on each side" in errors("PrefixFilter('a') AND ")
+    assert "SKIP needs a filter after it" in errors("SKIP ")
     assert "empty filter string" in errors("  ")
     assert "expected 1 arguments but got 2" in errors("PrefixFilter('a', 'b')")
+    assert "mismatched parentheses" in errors("(PrefixFilter('a') OR PrefixFilter('b') AND KeyOnlyFilter())")
+
+
+# Strings real HBase 2.6 accepts although they look malformed (checked against
+# it): ParseFilter's algorithm is reproduced, quirks included, so that clients
+# see the same answers from both servers.
+@pytest.mark.parametrize("text, same_as", [
+    ("(ValueFilter(=, 'binary:x')", "ValueFilter(=, 'binary:x')"),          # '(' closed at the end
+    ("((ValueFilter(=, 'binary:x')", "ValueFilter(=, 'binary:x')"),
+    ("KeyOnlyFilter() AND (ValueFilter(=, 'binary:x')", "KeyOnlyFilter() AND ValueFilter(=, 'binary:x')"),
+    ("() ValueFilter(=, 'binary:x')", "ValueFilter(=, 'binary:x')"),        # '()' is ignored
+    ("( ) ValueFilter(=, 'binary:x')", "ValueFilter(=, 'binary:x')"),
+    ("ValueFilter(=, 'binary:x') ()", "ValueFilter(=, 'binary:x')"),
+    ("KeyOnlyFilter() AND () ValueFilter(=, 'binary:x')", "KeyOnlyFilter() AND ValueFilter(=, 'binary:x')"),
+    ("ValueFilter junk(=, 'binary:x')", "ValueFilter(=, 'binary:x')"),      # text before '(' skipped
+    ("ValueFilter(=, 'binary:x'y)", "ValueFilter(=, 'binary:x')"),          # char after a quote skipped
+    ("ValueFilter(=,,'binary:x',)", "ValueFilter(=, 'binary:x')"),
+    ("PageFilter(-)", "PageFilter(0)"),                                     # a lone '-' reads as 0
+])
+def test_hbase_parser_quirks_are_reproduced(text, same_as):
+    assert scan(text) == scan(same_as)
+
+
+def test_hbase_refuses_mixed_operators_inside_parentheses():
+    """ParseFilter pops one operator too many at ')': a group holding two
+    operator kinds, or AND with SKIP/WHILE, is refused by HBase (and by us)."""
+    errors("(ValueFilter(=, 'binary:x') OR QualifierFilter(=, 'binary:a') AND KeyOnlyFilter())")
+    errors("(KeyOnlyFilter() AND SKIP ValueFilter(!=, 'binary:x'))")
+    # Without the parentheses, or with one operator kind inside, all is well.
+    assert scan("ValueFilter(=, 'binary:x') OR QualifierFilter(=, 'binary:a') AND KeyOnlyFilter()")
+    assert scan("(SKIP ValueFilter(!=, 'binary:x'))") == scan("SKIP ValueFilter(!=, 'binary:x')")
+    assert scan("(ValueFilter(=, 'binary:x') OR QualifierFilter(=, 'binary:a'))")
 
 
 @pytest.mark.parametrize("text", [
@@ -184,7 +217,6 @@ def test_wrong_argument_counts(text):
     ("PageFilter('3')", "integer"),
     ("PageFilter(three)", "integer"),
     ("PageFilter(3x)", "integer"),
-    ("PageFilter(-)", "integer"),
     ("PageFilter(-1)", "must not be negative"),
     ("PageFilter(99999999999999999999)", "long"),
     ("ColumnCountGetFilter(2147483648)", "int"),

@@ -1067,120 +1067,140 @@ def _text(b: bytes) -> str:
 
 
 class _Parser:
+    """HBase's ParseFilter algorithm, step for step, so that exactly the same
+    strings are accepted (quirks included: an unclosed '(' is closed at the
+    end, '()' is ignored, text between a filter's name and its '(' is
+    skipped, "(A OR B AND C)" is refused) and the same ones refused."""
+
+    _PRECEDENCE = {b"SKIP": 1, b"WHILE": 1, b"AND": 2, b"OR": 3}
+
     def __init__(self, text: bytes) -> None:
         self.s = text
-        self.i = 0
         self.n = len(text)
 
-    # -- lexical helpers ---------------------------------------------------
     def error(self, message: str, at: Optional[int] = None) -> FilterError:
-        at = self.i if at is None else at
-        return FilterError(f"{message} at offset {at} of filter string {_text(self.s)!r}")
+        where = "" if at is None else f" at offset {at}"
+        return FilterError(f"{message}{where} of filter string {_text(self.s)!r}")
 
-    def skip_space(self) -> None:
+    # -- the operator grammar (ParseFilter.parseFilterString) ----------------
+    def parse(self) -> _Factory:
         s, n = self.s, self.n
-        while self.i < n and s[self.i] in (_SPACE, _TAB):
-            self.i += 1
+        ops: list = []      # b"(", b"AND", b"OR", b"SKIP", b"WHILE"
+        stack: list = []    # filter factories
+        i = 0
+        while i < n:
+            c = s[i]
+            if c == _LPAREN:
+                ops.append(b"(")
+                i += 1
+            elif c == _SPACE or c == _TAB:
+                i += 1
+            elif (word := self.keyword_at(i)) is not None:
+                self.reduce(ops, stack, word)
+                ops.append(word)
+                i += len(word)
+            elif c == _RPAREN:
+                if not ops:
+                    raise self.error("unbalanced ')'", i)
+                top = ops[-1]
+                if top == b"(":
+                    ops.pop()
+                else:
+                    while top != b"(":
+                        stack.append(self.pop_arguments(ops, stack))
+                        if not ops:
+                            raise self.error("mismatched parentheses (HBase closes a group only "
+                                             "around one operator kind)", i)
+                        top = ops.pop()
+                i += 1
+            else:
+                end = self.simple_end(i)
+                stack.append(self.simple(i, end))
+                i = end + 1
+        while ops:
+            stack.append(self.pop_arguments(ops, stack))
+        if not stack:
+            raise self.error("empty filter string" if not s.strip(b" \t") else "no filter")
+        if len(stack) > 1:
+            raise self.error("filters must be joined by AND or OR")
+        return stack[0]
 
-    def keyword(self) -> Optional[bytes]:
-        """The operator keyword at the cursor, with HBase's boundary rules, or None."""
-        s, i, n = self.s, self.i, self.n
+    def keyword_at(self, i: int) -> Optional[bytes]:
+        """AND/OR need a space or ')' before them; SKIP/WHILE also accept '(' or
+        the start; all need a space or '(' after them (ParseFilter.checkForX)."""
+        s, n = self.s, self.n
         prev = s[i - 1] if i > 0 else None
-        for word in (b"AND", b"OR", b"SKIP", b"WHILE"):
+        for word in (b"OR", b"AND", b"SKIP", b"WHILE"):
             end = i + len(word)
-            if s[i:end] != word or end >= n or s[end] not in (_SPACE, _LPAREN):
+            if end >= n or s[end] not in (_SPACE, _LPAREN) or s[i:end] != word:
                 continue
             if word in (b"AND", b"OR"):
-                if prev not in (_SPACE, _RPAREN):
-                    continue
-            elif prev not in (None, _SPACE, _RPAREN, _LPAREN):
-                continue
-            return word
+                if prev in (_SPACE, _RPAREN):
+                    return word
+            elif prev is None or prev in (_SPACE, _RPAREN, _LPAREN):
+                return word
         return None
 
-    # -- grammar -----------------------------------------------------------
-    def parse(self) -> _Factory:
-        self.skip_space()
-        if self.i >= self.n:
-            raise FilterError("empty filter string")
-        node = self.parse_or()
-        self.skip_space()
-        if self.i < self.n:
-            if self.s[self.i] == _RPAREN:
-                raise self.error("unbalanced ')'")
-            raise self.error("unexpected text after a complete filter (missing AND/OR?)")
-        return node
+    def reduce(self, ops: list, stack: list, word: bytes) -> None:
+        prec = self._PRECEDENCE
+        while ops and ops[-1] != b"(" and prec[ops[-1]] < prec[word]:
+            stack.append(self.pop_arguments(ops, stack))
 
-    def parse_or(self) -> _Factory:
-        parts = [self.parse_and()]
-        while True:
-            self.skip_space()
-            if self.i < self.n and self.keyword() == b"OR":
-                self.i += 2
-                parts.append(self.parse_and())
-            else:
-                break
-        if len(parts) == 1:
-            return parts[0]
-        return lambda: _Or([p() for p in parts])
-
-    def parse_and(self) -> _Factory:
-        parts = [self.parse_unary()]
-        while True:
-            self.skip_space()
-            if self.i < self.n and self.keyword() == b"AND":
-                self.i += 3
-                parts.append(self.parse_unary())
-            else:
-                break
-        if len(parts) == 1:
-            return parts[0]
-        return lambda: _And([p() for p in parts])
-
-    def parse_unary(self) -> _Factory:
-        self.skip_space()
-        if self.i >= self.n:
-            raise self.error("a filter is missing at the end")
-        word = self.keyword()
-        if word == b"SKIP":
-            self.i += 4
-            inner = self.parse_unary()
+    def pop_arguments(self, ops: list, stack: list) -> _Factory:
+        top = ops[-1]
+        if top in (b"AND", b"OR"):
+            parts: list = []
+            while ops and ops[-1] == top:
+                if not stack:
+                    raise self.error(f"{top.decode()} needs a filter on each side")
+                parts.insert(0, stack.pop())
+                ops.pop()
+            if not stack:
+                raise self.error(f"{top.decode()} needs a filter on each side")
+            parts.insert(0, stack.pop())
+            if top == b"AND":
+                return lambda: _And([p() for p in parts])
+            return lambda: _Or([p() for p in parts])
+        if not stack:
+            if top == b"(":
+                raise self.error("'(' without a filter")
+            raise self.error(f"{top.decode()} needs a filter after it")
+        inner = stack.pop()
+        ops.pop()
+        if top == b"SKIP":
             return lambda: _Skip(inner())
-        if word == b"WHILE":
-            self.i += 5
-            inner = self.parse_unary()
+        if top == b"WHILE":
             return lambda: _While(inner())
-        if word is not None:
-            raise self.error(f"{word.decode()} needs a filter on each side")
-        c = self.s[self.i]
-        if c == _LPAREN:
-            open_at = self.i
-            self.i += 1
-            node = self.parse_or()
-            self.skip_space()
-            if self.i >= self.n or self.s[self.i] != _RPAREN:
-                raise self.error("unbalanced '(' (opened at offset %d)" % open_at)
-            self.i += 1
-            return node
-        if c == _RPAREN:
-            raise self.error("unexpected ')'")
-        return self.parse_simple()
+        return inner  # b"(": an unclosed group, closed at the end as HBase does
 
-    def parse_simple(self) -> _Factory:
+    # -- one filter expression (extractFilterSimpleExpression and friends) ---
+    def simple_end(self, start: int) -> int:
+        """Index of the ')' ending the expression at ``start``: the first one
+        outside quotes ('' inside quotes is an escaped quote)."""
         s, n = self.s, self.n
-        start = self.i
+        quotes = 0
         j = start
-        while j < n and s[j] not in (_LPAREN, _SPACE, _TAB, _RPAREN, _QUOTE, _COMMA):
+        while j < n:
+            if s[j] == _QUOTE:
+                if j == n - 1 or s[j + 1] != _QUOTE:
+                    quotes += 1
+                else:
+                    j += 1  # an escaped quote: skip its twin
+            elif s[j] == _RPAREN and quotes % 2 == 0:
+                return j
             j += 1
-        name = s[start:j]
-        if not name:
-            raise self.error("a filter name is expected")
-        self.i = j
-        self.skip_space()
-        if self.i >= n or s[self.i] != _LPAREN:
-            raise self.error(f"'(' expected after filter name {_text(name)!r}")
-        self.i += 1
-        args = self.parse_args(start)
+        if quotes % 2:
+            raise self.error("unbalanced quote in the filter starting", start)
+        raise self.error("incomplete filter (no closing ')') starting", start)
+
+    def simple(self, start: int, end: int) -> _Factory:
+        expr = self.s[start:end + 1]
+        cut = [k for k in (expr.find(b"("), expr.find(b" ")) if k >= 0]
+        name_end = min(cut) if cut else 0
+        if name_end == 0:
+            raise self.error("a filter name is expected", start)
+        name = expr[:name_end]
+        args = self.arguments(expr, start)
         builder = _BUILDERS.get(name)
         if builder is None:
             raise FilterError(f"Filter Name {_text(name)} not supported")
@@ -1189,40 +1209,40 @@ class _Parser:
         except FilterError as exc:
             raise FilterError(f"{_text(name)}: {exc}") from None
 
-    def parse_args(self, expr_start: int) -> list:
-        s, n = self.s, self.n
+    def arguments(self, expr: bytes, offset: int) -> list:
+        """ParseFilter.getFilterArguments: quoted strings (unescaped) and bare
+        tokens, separated by spaces and commas, after the first '('."""
+        n = len(expr)
+        i = expr.find(b"(")
+        if i < 0:
+            raise self.error("'(' expected after the filter name", offset)
         args: list = []
-        while True:
-            while self.i < n and s[self.i] in (_SPACE, _COMMA):
-                self.i += 1
-            if self.i >= n:
-                raise self.error("unbalanced '(' in filter arguments", expr_start)
-            c = s[self.i]
-            if c == _RPAREN:
-                self.i += 1
-                return args
+        i += 1
+        while i < n:
+            c = expr[i]
+            if c in (_SPACE, _COMMA, _RPAREN):
+                i += 1
+                continue
             if c == _QUOTE:
-                open_at = self.i
-                j = self.i + 1
-                buf = bytearray()
-                while True:
-                    k = s.find(b"'", j)
-                    if k < 0:
-                        raise self.error("unbalanced quote", open_at)
-                    buf += s[j:k]
-                    if k + 1 < n and s[k + 1] == _QUOTE:
-                        buf.append(_QUOTE)
-                        j = k + 2
+                j = i + 1
+                while j < n:
+                    if expr[j] == _QUOTE:
+                        if j == n - 1 or expr[j + 1] != _QUOTE:
+                            break
+                        j += 2
                         continue
-                    self.i = k + 1
-                    break
-                args.append(_Arg(True, bytes(buf)))
-            else:
-                j = self.i
-                while j < n and s[j] not in (_SPACE, _COMMA, _RPAREN):
                     j += 1
-                args.append(_Arg(False, s[self.i:j]))
-                self.i = j
+                else:
+                    raise self.error("unbalanced quote in filter arguments", offset + i)
+                args.append(_Arg(True, expr[i + 1:j].replace(b"''", b"'")))
+                i = j + 2  # HBase also steps over the character after the closing quote
+            else:
+                j = i
+                while j < n and expr[j] not in (_SPACE, _COMMA, _RPAREN):
+                    j += 1
+                args.append(_Arg(False, expr[i:j]))
+                i = j + 1
+        return args
 
 
 # -- argument converters (ParseFilter's helpers) ------------------------------
@@ -1240,14 +1260,16 @@ def _string(arg: _Arg, what: str) -> bytes:
 
 
 def _long(arg: _Arg, what: str) -> int:
+    """ParseFilter.convertByteArrayToLong: an optional '-' then digits (a lone
+    '-' reads as 0, as in HBase)."""
     raw = arg.value
     digits = raw[1:] if raw[:1] == b"-" else raw
-    if arg.quoted or not digits or not digits.isdigit() or not digits.isascii():
+    if arg.quoted or (digits and not (digits.isdigit() and digits.isascii())):
         raise FilterError(f"{what} must be an unquoted integer, got {arg!r}")
-    value = int(raw)
-    if not -_LONG_MAX <= value <= _LONG_MAX:
-        raise FilterError(f"{what} {value} does not fit a long")
-    return value
+    value = int(digits) if digits else 0
+    if value > _LONG_MAX:
+        raise FilterError(f"{what} {_text(raw)} does not fit a long")
+    return -value if raw[:1] == b"-" else value
 
 
 def _int(arg: _Arg, what: str) -> int:

@@ -43,7 +43,7 @@ __all__ = ["Scanner", "ScanSpec"]
 
 log = logging.getLogger(__name__)
 
-#: Consecutive reopenings without receiving a row before giving up.
+#: Reopenings in a row (no scannerGetList answered in between) before giving up.
 MAX_RESUMES = 3
 
 
@@ -344,15 +344,19 @@ class Scanner:
         how_many = self.spec.batch_size
         if self.spec.limit is not None:
             how_many = min(how_many, self.spec.limit - self._fetched)
-        opening = self._state.id is None
-        if opening:
+        stage = {"opening": self._state.id is None}
+        if stage["opening"]:
             d = self._open()
         else:
             d = defer.succeed(self._state.id)
-        d.addCallback(lambda sid: self._conn.call("scannerGetList", sid, how_many,
-                                                  timeout=self._timeout))
+
+        def get_list(sid: int) -> defer.Deferred:
+            stage["opening"] = False
+            return self._conn.call("scannerGetList", sid, how_many, timeout=self._timeout)
+
+        d.addCallback(get_list)
         self._fetching = d
-        d.addCallbacks(self._got, self._failed, errbackArgs=(opening,))
+        d.addCallbacks(self._got, self._failed, errbackArgs=(stage,))
 
     def _open(self) -> defer.Deferred:
         spec = self.spec
@@ -379,6 +383,7 @@ class Scanner:
             self._after_close()
             return
         spec = self.spec
+        self._resumes = 0  # a scannerGetList answered: the scan made progress
         if not results:
             self._server_done = True
         for r in results:
@@ -402,14 +407,14 @@ class Scanner:
             self._last_cols.update(data.keys())
             self._buffer.append((key, data))
             self._fetched += 1
-            self._resumes = 0
         if spec.limit is not None and self._fetched >= spec.limit:
             self._server_done = True
         if self._server_done:
             self._release()
         self._pump()
 
-    def _failed(self, failure: Failure, opening: bool) -> None:
+    def _failed(self, failure: Failure, stage: dict) -> None:
+        opening = stage["opening"]
         self._fetching = None
         if self._closed:
             self._after_close()

@@ -991,3 +991,42 @@ def test_malformed_filters_over_the_wire_are_internal_errors(e2e_table, text):
     with pytest.raises(TApplicationException) as info:
         list(e2e_table.scan(row_prefix=E2E_PREFIX, filter=text.encode()))
     assert info.value.type == TApplicationException.INTERNAL_ERROR
+
+
+def test_family_essential_matches_hbase():
+    """HBase loads non-essential families on demand, and refuses that on
+    reversed scans (REVERSE_SCAN_ON_DEMAND_ERROR, checked against HBase 2.6)."""
+    from txhbase.server.filters import REVERSE_SCAN_ON_DEMAND_ERROR
+
+    assert "Reverse scan with loading CFs on demand is not supported" in REVERSE_SCAN_ON_DEMAND_ERROR
+    scvf = parse_filter("SingleColumnValueFilter('cf2', 'q', =, 'binary:v', true, true)")
+    assert scvf.is_family_essential(b"cf2") and not scvf.is_family_essential(b"cf1")
+    assert scvf.new().is_family_essential(b"cf2") and not scvf.new().is_family_essential(b"cf1")
+    lenient = parse_filter("SingleColumnValueFilter('cf2', 'q', =, 'binary:v')")
+    assert lenient.is_family_essential(b"cf1")
+    cvf = parse_filter("ColumnValueFilter('cf2', 'q', =, 'binary:v')")
+    assert not cvf.is_family_essential(b"cf1") and cvf.is_family_essential(b"cf2")
+    assert not parse_filter("WHILE ColumnValueFilter('cf2', 'q', =, 'binary:v')").is_family_essential(b"cf1")
+    assert not parse_filter("SKIP ColumnValueFilter('cf2', 'q', =, 'binary:v')").is_family_essential(b"cf1")
+    # A list needs a family if any member needs it.
+    assert parse_filter("ColumnValueFilter('cf2', 'q', =, 'binary:v') AND KeyOnlyFilter()") \
+        .is_family_essential(b"cf1")
+    assert not parse_filter("ColumnValueFilter('cf2', 'q', =, 'binary:v') OR "
+                            "ColumnValueFilter('cf3', 'q', =, 'binary:v')").is_family_essential(b"cf1")
+    assert parse_filter("KeyOnlyFilter()").is_family_essential(b"anything")
+
+
+def test_or_of_hinting_filters_on_reversed_scans():
+    """FilterListBase.compareCell inverts the cell order on reversed scans, so an
+    OR of seeking filters picks the furthest hint and can skip wanted columns
+    (HBase 2.6 returns only r3 here; forwards all four rows come back)."""
+    table = [(b"r1", [(b"cf1", b"a", 1, b"1"), (b"cf1", b"ab", 1, b"2"), (b"cf1", b"b", 1, b"3"),
+                      (b"cf2", b"c", 1, b"4")]),
+             (b"r2", [(b"cf1", b"a", 1, b"5"), (b"cf2", b"d", 1, b"6")]),
+             (b"r3", [(b"cf1", b"b", 1, b"7"), (b"cf2", b"c", 1, b"8")]),
+             (b"r4", [(b"cf1", b"a", 1, b"9"), (b"cf1", b"b", 1, b"10")])]
+    text = "ColumnPrefixFilter('b') OR ColumnPrefixFilter('d')"
+    assert rows(text, table=table) == [b"r1", b"r2", b"r3", b"r4"]
+    assert scan(text, table=table, reversed=True) == {b"r3": [(b"cf1", b"b", 1, b"7")]}
+    # One seeking filter alone is not affected.
+    assert rows("ColumnPrefixFilter('b')", table=table, reversed=True) == [b"r4", b"r3", b"r1"]

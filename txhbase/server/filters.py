@@ -52,6 +52,7 @@ from typing import Callable, Optional, Sequence, Union
 __all__ = [
     "Cell",
     "FilterError",
+    "REVERSE_SCAN_ON_DEMAND_ERROR",
     "FilterSpec",
     "RowFilter",
     "parse_filter",
@@ -79,6 +80,14 @@ _LONG_MAX = 2 ** 63 - 1
 
 class FilterError(ValueError):
     """A malformed filter string (HBase answers these with an INTERNAL_ERROR)."""
+
+
+#: What HBase 2.6 answers (an IOError, canRetry false, at the first
+#: scannerGet/scannerGetList) to a *reversed* scan whose filter does not need
+#: every scanned family (``is_family_essential`` false for one of them): such
+#: families are loaded on demand, which reversed region scanners refuse.
+REVERSE_SCAN_ON_DEMAND_ERROR = ("org.apache.hadoop.hbase.DoNotRetryIOException: "
+                                "Reverse scan with loading CFs on demand is not supported")
 
 
 def _key(cell: Cell) -> tuple:
@@ -234,6 +243,10 @@ class _Filter:
 
     def next_cell_hint(self, cell: Cell) -> Optional[tuple]:
         return None
+
+    def is_family_essential(self, family: bytes) -> bool:
+        """False lets HBase load the family "on demand" (after the row decision)."""
+        return True
 
 
 class _KeyOnly(_Filter):
@@ -559,6 +572,9 @@ class _SingleColumnValue(_Filter):
     def filter_row(self) -> bool:
         return (not self.matched) if self.found else self.filter_if_missing
 
+    def is_family_essential(self, family: bytes) -> bool:
+        return not self.filter_if_missing or family == self.family
+
 
 class _SingleColumnValueExclude(_SingleColumnValue):
     def filter_row_cells(self, cells: list) -> None:
@@ -615,6 +631,9 @@ class _ColumnValue(_Filter):
         self.column_found = True
         return INCLUDE if self.keep(cell[3]) else SKIP
 
+    def is_family_essential(self, family: bytes) -> bool:
+        return family == self.family
+
 
 class _Skip(_Filter):
     """SKIP: drop the whole row if the wrapped filter refuses any cell.
@@ -650,6 +669,9 @@ class _Skip(_Filter):
 
     def filter_row(self) -> bool:
         return self.filter_out
+
+    def is_family_essential(self, family: bytes) -> bool:
+        return self.inner.is_family_essential(family)
 
 
 class _While(_Filter):
@@ -690,6 +712,9 @@ class _While(_Filter):
         value = self.inner.filter_row()
         self.all_done = self.all_done or value
         return value
+
+    def is_family_essential(self, family: bytes) -> bool:
+        return self.inner.is_family_essential(family)
 
 
 # FilterListWithAND.mergeReturnCode ("maximal step"), indexed [rc][local_rc].
@@ -745,6 +770,9 @@ class _List(_Filter):
         for f in self.filters:
             f.filter_row_cells(cells)
 
+    def is_family_essential(self, family: bytes) -> bool:
+        return any(f.is_family_essential(family) for f in self.filters)
+
 
 class _And(_List):
     """FilterList MUST_PASS_ALL (the AND operator)."""
@@ -797,12 +825,15 @@ class _And(_List):
         return False
 
     def next_cell_hint(self, cell: Cell) -> Optional[tuple]:
+        """The furthest hint (in FilterListBase.compareCell order, inverted when reversed)."""
         best = None
         for f in self.seek_hint_filters:
             if f.filter_all_remaining():
                 continue
             hint = f.next_cell_hint(cell)
-            if best is None or (hint is not None and hint > best):
+            if best is None:
+                best = hint
+            elif hint is not None and ((hint < best) if self.reversed else (hint > best)):
                 best = hint
         return best
 
@@ -835,14 +866,18 @@ class _Or(_List):
                 result = False
         return result
 
-    @staticmethod
-    def _from_previous(f: _Filter, cell: Cell, prev: Optional[Cell], prev_rc: Optional[int]) -> Optional[int]:
+    def _from_previous(self, f: _Filter, cell: Cell, prev: Optional[Cell],
+                       prev_rc: Optional[int]) -> Optional[int]:
         """HBASE-17678: answer for ``f`` from its previous answer, without asking it."""
         if prev is None or prev_rc is None or prev_rc in (INCLUDE, SKIP):
             return None
         if prev_rc == SEEK_NEXT_USING_HINT:
             hint = f.next_cell_hint(prev)
-            return SEEK_NEXT_USING_HINT if hint is not None and _key(cell) < hint else None
+            if hint is None:
+                return None
+            # FilterListBase.compareCell: the cell order is inverted on reversed scans.
+            before = _key(cell) > hint if self.reversed else _key(cell) < hint
+            return SEEK_NEXT_USING_HINT if before else None
         if prev_rc in (NEXT_COL, INCLUDE_AND_NEXT_COL):
             return NEXT_COL if prev[0] == cell[0] and prev[1] == cell[1] else None
         return NEXT_ROW if prev[0] == cell[0] else None  # NEXT_ROW, INCLUDE_AND_SEEK_NEXT_ROW
@@ -887,7 +922,7 @@ class _Or(_List):
             hint = f.next_cell_hint(cell)
             if hint is None:
                 return None
-            if best is None or hint < best:
+            if best is None or ((hint > best) if self.reversed else (hint < best)):
                 best = hint
         return best
 
@@ -913,6 +948,10 @@ class RowFilter:
         #: True when the filter decides on whole rows (``Filter.hasFilterRow``):
         #: HBase then never splits a row into batches (``TScan.batchSize``).
         self.has_filter_row = root.has_filter_row
+
+    def is_family_essential(self, family: bytes) -> bool:
+        """``Filter.isFamilyEssential``: see ``REVERSE_SCAN_ON_DEMAND_ERROR``."""
+        return self._root.is_family_essential(family)
 
     @property
     def reversed(self) -> bool:
@@ -1030,6 +1069,11 @@ class FilterSpec:
     def new(self) -> RowFilter:
         """A fresh evaluator (filters keep state within a row and across a scan)."""
         return RowFilter(self._factory())
+
+    def is_family_essential(self, family: bytes) -> bool:
+        """``Filter.isFamilyEssential`` (SingleColumnValue*Filter with filterIfMissing and
+        ColumnValueFilter need only their own family); see ``REVERSE_SCAN_ON_DEMAND_ERROR``."""
+        return self._factory().is_family_essential(family)
 
     def __repr__(self) -> str:
         return f"FilterSpec({self.text!r})"

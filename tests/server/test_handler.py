@@ -109,7 +109,7 @@ def test_enable_disable_delete_lifecycle(hf):
 
 @pytest.mark.parametrize("call", [
     lambda h: h.isTableEnabled(b"missing"), lambda h: h.enableTable(b"missing"),
-    lambda h: h.disableTable(b"missing"), lambda h: h.deleteTable(b"missing"),
+    lambda h: h.disableTable(b"missing"),
     lambda h: h.getColumnDescriptors(b"missing"), lambda h: h.get(b"missing", b"r", b"cf:a"),
     lambda h: h.getRow(b"missing", b"r"), lambda h: h.scannerOpen(b"missing", b"", None),
     lambda h: h.mutateRow(b"missing", b"r", [put(b"cf:a", b"v")]),
@@ -122,6 +122,13 @@ def test_missing_table_is_io_error_no_retry(call):
         call(h)
     assert ei.value.canRetry is False
     assert "TableNotFoundException" in ei.value.message
+
+
+def test_delete_missing_table_is_a_plain_io_error():
+    h, _ = make_handler()
+    with pytest.raises(hbase.IOError) as ei:
+        h.deleteTable(b"missing")
+    assert ei.value.canRetry is True and "table does not exist" in ei.value.message
 
 
 def test_table_regions_missing_and_split(hf):
@@ -138,6 +145,7 @@ def test_table_regions_missing_and_split(hf):
     assert (info.startKey, info.endKey) == (b"f", b"m")
     with pytest.raises(hbase.IOError):
         h.getRegionInfo(b"nothere,x,1")
+    assert h.getRegionInfo(b"zzz").startKey == b"m"  # the last meta row <= b"zzz"
 
 
 def test_presplit_applies_when_table_is_created():
@@ -232,6 +240,8 @@ def test_mutate_row_errors(hf):
         h.mutateRow(T, b"", [put(b"cf:a", b"v")])
     with pytest.raises(hbase.IllegalArgument):
         h.mutateRowTs(T, b"r", [put(b"cf:a", b"v")], -5)
+    with pytest.raises(hbase.IllegalArgument):
+        h.mutateRow(b"bad name", b"r", [put(b"cf:a", b"v")])
     with pytest.raises(hbase.IOError) as ei:
         h.mutateRow(T, b"r", [put(b"nofam:a", b"v")])
     assert ei.value.canRetry is False
@@ -258,8 +268,13 @@ def test_mutate_rows_puts_before_deletes(hf):
     with pytest.raises(TApplicationException) as ei:
         h.mutateRows(T, [hbase.BatchMutation(row=b"r2", mutations=[put(b"cf", b"v")])])
     assert app_error_type(ei) == INTERNAL
-    with pytest.raises(hbase.IllegalArgument):
+    # HBase builds the batch before its try block: these are uncaught
+    with pytest.raises(TApplicationException):
         h.mutateRows(T, [hbase.BatchMutation(row=b"", mutations=[put(b"cf:a", b"v")])])
+    with pytest.raises(TApplicationException):
+        h.mutateRowsTs(T, [hbase.BatchMutation(row=b"r", mutations=[put(b"cf:a", b"v")])], -1)
+    with pytest.raises(hbase.IllegalArgument):  # the table lookup is inside it
+        h.mutateRows(b"bad name", [hbase.BatchMutation(row=b"r", mutations=[])])
     with pytest.raises(hbase.IOError):
         h.mutateRows(T, [hbase.BatchMutation(row=b"r3", mutations=[put(b"zz:a", b"v")])])
 
@@ -374,6 +389,10 @@ def test_check_and_put(hf):
         h.checkAndPut(T, b"r", b"cf", b"x", m)
     with pytest.raises(hbase.IllegalArgument):
         h.checkAndPut(T, b"", b"cf:a", b"x", m)
+    with pytest.raises(hbase.IllegalArgument):
+        h.checkAndPut(b"bad name", b"r", b"cf:a", b"x", m)
+    with pytest.raises(hbase.IOError):
+        h.checkAndPut(b"missing", b"r", b"cf:a", b"x", m)
 
 
 # ---- scanners -----------------------------------------------------------------
@@ -521,6 +540,12 @@ def test_delete_table_drops_its_scanners(scan_hf):
     h.deleteTable(T)
     with pytest.raises(hbase.IllegalArgument):
         h.scannerGet(sid)
+
+
+def test_scanner_ids_start_at_zero_like_hbase():
+    h, _ = make_handler()
+    h.createTable(b"s", [cd(b"cf")])
+    assert [h.scannerOpen(b"s", b"", None) for _ in range(3)] == [0, 1, 2]
 
 
 def test_scanner_get_list_bad_counts(scan_hf):

@@ -88,6 +88,14 @@ def check_table_name(name: Any) -> bytes:
     return name
 
 
+def _table_name_caught(name: Any) -> bytes:
+    """check_table_name where HBase's handler catches IllegalArgumentException."""
+    try:
+        return check_table_name(name)
+    except TApplicationException as e:
+        raise hbase.IllegalArgument(message=e.message)
+
+
 def _check_row(row: Any, uncaught: bool = True) -> bytes:
     if row is None or len(row) == 0:
         msg = "java.lang.IllegalArgumentException: Row length is 0"
@@ -352,7 +360,7 @@ class HBaseHandler:
         self.server_name = server_name
         self.server_port = server_port
         self.scanners: dict[int, Scanner] = {}
-        self._next_scanner_id = 1
+        self._next_scanner_id = 0  # HBase's first scanner id is 0 too
 
     # ---- helpers ---------------------------------------------------------
 
@@ -480,6 +488,8 @@ class HBaseHandler:
     @_store_errors
     def deleteTable(self, tableName: bytes) -> Any:
         name = check_table_name(tableName)
+        if name not in self.store.tables:  # HBase: a plain IOException here
+            raise io_error("java.io.IOException", "table does not exist", can_retry=True)
         self.store.delete_table(name)
         for sid in [i for i, s in self.scanners.items() if s.table.name == name]:
             self._drop_scanner(sid)
@@ -602,7 +612,7 @@ class HBaseHandler:
 
     def _mutate_row(self, tableName: bytes, row: bytes, mutations: list, timestamp: int,
                     attributes: Any) -> Any:
-        name = check_table_name(tableName)
+        name = _table_name_caught(tableName)
         row = _check_row(row, uncaught=False)
         ts = _check_ts(timestamp, uncaught=False)
         puts, deletes = self._split_mutations(mutations, bare_put_error=False)
@@ -628,14 +638,17 @@ class HBaseHandler:
 
     def _mutate_rows(self, tableName: bytes, rowBatches: list, timestamp: int,
                      attributes: Any) -> Any:
-        name = check_table_name(tableName)
-        ts = _check_ts(timestamp, uncaught=False)
+        # HBase builds the Puts and Deletes before its try block: errors
+        # there are uncaught (INTERNAL_ERROR); the table lookup is inside it
+        ts = _check_ts(timestamp)
         batches = []
         for b in rowBatches or []:
-            row = _check_row(b.row, uncaught=False)
+            row = _check_row(b.row)
             puts, deletes = self._split_mutations(b.mutations, bare_put_error=True)
             batches.append((row, puts, deletes))
-        t = self.store.enabled_table(name)
+        if attributes:
+            _ttl_expiry(attributes, 0)  # validate before anything is applied
+        t = self.store.enabled_table(_table_name_caught(tableName))
         latest = ts == LATEST
         failed = []
         for row, puts, deletes in batches:  # every Put first ...
@@ -739,16 +752,15 @@ class HBaseHandler:
     @_store_errors
     def checkAndPut(self, tableName: bytes, row: bytes, column: bytes, value: Any,
                     mput: Any, attributes: Any = None) -> Any:
-        name = check_table_name(tableName)
-        check = parse_column(column)
         row = _check_row(row, uncaught=False)
         if mput is None:
             raise internal_error("java.lang.NullPointerException: mput")
         target = parse_column(mput.column)
+        check = parse_column(column)
         if len(check) != 2 or len(target) != 2:
             raise internal_error("java.lang.ArrayIndexOutOfBoundsException: "
                                  "Index 1 out of bounds for length 1")
-        t = self.store.enabled_table(name)
+        t = self.store.enabled_table(_table_name_caught(tableName))
         self.store.check_families(t, {check[0], target[0]})
         now = self._now()
         cur = self.store.latest(t, row, check[0], check[1], now)
@@ -779,7 +791,7 @@ class HBaseHandler:
                      prefix=prefix, select=sel, max_ts=max_ts, row_filter=rf,
                      batch=batch or 0, sort_columns=sort_columns)
         sid = self._next_scanner_id
-        self._next_scanner_id = (sid + 1) % 0x7FFFFFFF or 1
+        self._next_scanner_id = (sid + 1) % 0x80000000
         sc.id = sid
         self.scanners[sid] = sc
         if self.scanner_timeout:
@@ -898,25 +910,23 @@ class HBaseHandler:
 
     # ---- server ----------------------------------------------------------
 
-    @_store_errors
     def getRegionInfo(self, row: bytes) -> Any:
-        """The region holding a meta row key ``table,row,...`` (HBase: a reverse meta scan)."""
-        parts = bytes(row or b"").split(b",")
-        t = None
-        if len(parts) >= 2:
-            try:
-                t = self.store.tables.get(check_table_name(parts[0]))
-            except TApplicationException:
-                t = None
-        if t is None:
+        """The region whose meta row is the last one <= ``row`` (HBase: a reverse meta scan).
+
+        Meta rows are region names ``table,startKey,id.encoded.``; asking for
+        ``table,key,99999999999999`` finds the region of ``table`` holding ``key``.
+        """
+        row = bytes(row or b"")
+        best = None
+        for t in self.store.tables.values():
+            for s, e in self.store.regions(t.name):
+                info = self._region_info(t, s, e)
+                if info.name <= row and (best is None or info.name > best.name):
+                    best = info
+        if best is None:
             raise io_error("java.io.IOException",
                            f"Cannot find row in hbase:meta, row={_name(row)}", can_retry=True)
-        key = parts[1]
-        for s, e in self.store.regions(t.name):
-            if key >= s and (not e or key < e):
-                return self._region_info(t, s, e)
-        raise io_error("java.io.IOException", f"Cannot find row in hbase:meta, row={_name(row)}",
-                       can_retry=True)
+        return best
 
     def getThriftServerType(self) -> int:
         return hbase.TThriftServerType.ONE

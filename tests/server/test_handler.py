@@ -50,6 +50,13 @@ def test_create_table_ttl_and_compression_are_kept():
     assert h.getColumnDescriptors(b"y")[b"a:"].timeToLive == 2147483647
 
 
+def test_family_name_is_the_part_before_a_colon():
+    h, _ = make_handler()
+    h.createTable(b"x", [cd(b"fam:ignored", bloomFilterVectorSize=7)])
+    d = h.getColumnDescriptors(b"x")
+    assert list(d) == [b"fam:"] and d[b"fam:"].bloomFilterVectorSize == 0
+
+
 def test_create_existing_table_is_already_exists(hf):
     h, _ = hf
     with pytest.raises(hbase.AlreadyExists):

@@ -462,27 +462,29 @@ class HBaseHandler:
         def bad(msg: str) -> Any:
             return hbase.IllegalArgument(message="java.lang.IllegalArgumentException: " + msg)
 
-        name = bytes(cd.name or b"")
-        if name.endswith(b":"):
-            name = name[:-1]
-        if not name:
-            raise bad("Column Family name can not be empty")
-        if b":" in name or name.startswith(b"."):
-            raise bad(f"Illegal character in column family name: {_name(name)}")
+        # HBase's order: compression, bloom type, then the name, whose
+        # family part (before any ':') is taken, as KeyValue.parseColumn does
         comp = COMPRESSIONS.get((cd.compression or "NONE").lower())
         if comp is None:
             raise bad(f"Unsupported compression algorithm name: {cd.compression}")
         bloom = cd.bloomFilterType or "NONE"
         if bloom not in BLOOM_TYPES:
             raise bad(f"No enum constant org.apache.hadoop.hbase.regionserver.BloomType.{bloom}")
+        if not cd.name:
+            raise hbase.IllegalArgument(message="column name is empty")
+        name = bytes(cd.name).partition(b":")[0]
+        if not name:
+            raise bad("Column Family name can not be empty")
+        if name.startswith(b".") or any(b < 0x20 or b == 0x7F for b in name):
+            raise bad(f"Illegal character in column family name: {_name(name)}")
         max_versions = 3 if cd.maxVersions is None else cd.maxVersions
         if max_versions <= 0:
             raise bad("Maximum versions must be positive")
         ttl = cd.timeToLive
         if ttl is None or ttl <= 0:
             ttl = st.FOREVER
-        return FamilySpec(name, max_versions, comp, bool(cd.inMemory), bloom,
-                          cd.bloomFilterVectorSize or 0, cd.bloomFilterNbHashes or 0,
+        # bloomFilterVectorSize / NbHashes are not kept by HBase (read back as 0)
+        return FamilySpec(name, max_versions, comp, bool(cd.inMemory), bloom, 0, 0,
                           bool(cd.blockCacheEnabled), ttl)
 
     @_store_errors

@@ -13,11 +13,15 @@ import argparse
 import sys
 import time
 
-from twisted.internet import defer, reactor
+from typing import Any, Generator
+
+from twisted.internet import defer
+from twisted.internet import reactor as _reactor
 
 import txhbase
 from txhbase.logconfig import configure_logging
 
+reactor: Any = _reactor
 TABLE = "txhbase_sample"
 
 
@@ -30,7 +34,7 @@ def show(label: str, value: object) -> None:
 
 
 @defer.inlineCallbacks
-def tour(conn: txhbase.Connection, server: object = None) -> defer.Deferred:
+def tour(conn: txhbase.Connection, server: Any = None) -> Generator[Any, Any, None]:
     yield conn.open()
     step(f"connected to {conn.address} ({conn.transport}/{conn.protocol})")
 
@@ -93,8 +97,8 @@ def tour(conn: txhbase.Connection, server: object = None) -> defer.Deferred:
     show("scanners", len(scanners))
 
     @defer.inlineCallbacks
-    def drain(s: txhbase.Scanner) -> defer.Deferred:
-        keys = []
+    def drain(s: txhbase.Scanner) -> Generator[Any, Any, list]:
+        keys: list = []
         while True:
             item = yield s.get_next()
             if item is None:
@@ -154,7 +158,7 @@ def main(argv: list) -> int:
     outcome = {"rc": 1}
 
     @defer.inlineCallbacks
-    def run() -> defer.Deferred:
+    def run() -> Generator[Any, Any, None]:
         server = None
         started = time.monotonic()
         try:

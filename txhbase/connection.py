@@ -259,9 +259,12 @@ class Connection:
         if self._connecting is None:
             self._start_connect()
         if timeout is not None and not waiter.called:
-            waiter.addTimeout(timeout / 1000.0, self.reactor,
-                              onTimeoutCancel=lambda _, t, ms=timeout, where=self.address: Failure(
-                                  TimeoutError(f"connecting to {where} timed out after {ms} ms")))
+            where = self.address
+
+            def timed_out(result: Any, seconds: float) -> Failure:
+                return Failure(TimeoutError(f"connecting to {where} timed out after {timeout} ms"))
+
+            waiter.addTimeout(timeout / 1000.0, self.reactor, onTimeoutCancel=timed_out)
         return waiter
 
     def _drop_waiter(self, d: defer.Deferred) -> None:

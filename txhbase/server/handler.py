@@ -14,6 +14,22 @@ them out (see the gateway reference, section 3):
 
 Mutations return a Deferred when a write-ahead log is attached (``durable``),
 fired once the log is on disk, so a reply never acknowledges a lost write.
+
+Deliberate differences from a real gateway, and points to check against one
+(the real-HBase differential test decides):
+
+- server timestamps (LATEST) of one row strictly increase (``issue_ts``):
+  HBase's RPCs are >= 1 ms apart, ours are not;
+- versions beyond max_versions are pruned at write time (HBase may still
+  return them from the memstore to a time-range read until a compaction);
+- ``majorCompact`` drops delete markers at once (HBase: asynchronously, and
+  its Thrift1 handler actually requests a minor compaction);
+- idle scanners expire after ``scanner_timeout`` (HBase 2.6 keeps them in a
+  map; an expiry there comes from the region server's lease);
+- createTable with no family -> IOError(DoNotRetry), mutateRows with a
+  missing family -> IOError(canRetry=True) after the valid puts (HBase's
+  RetriesExhaustedWithDetailsException), ``_ttl`` not 8 bytes ->
+  IllegalArgument, increment of a bare family -> INTERNAL_ERROR: inferred.
 """
 from __future__ import annotations
 

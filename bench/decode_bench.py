@@ -115,6 +115,46 @@ def run(transport: str, protocol: str, mb: float, repeat: int) -> dict:
             "chunked": t_chunked}
 
 
+def small_reply(protocol: str, transport: str, n: int = 20000) -> dict:
+    """Per-reply CPU (microseconds) for a small getRow reply (one row, 5 cells)."""
+    from txhbase.protocol.codec import REPLY
+    rows = [hbase.TRowResult(row=b"row-1", columns={
+        b"cf:c%d" % c: hbase.TCell(value=b"v" * 50, timestamp=c) for c in range(5)})]
+    codec = make_codec(protocol)
+    result_cls = hbase.Hbase.getRow_result
+    reply = codec.encode("getRow", REPLY, 1, result_cls(success=rows))
+    wire = frame(reply) if transport == "framed" else reply
+
+    class NullTransport:
+        def write(self, data: bytes) -> None:
+            pass
+
+    p = HBaseClientProtocol(transport, protocol, clock=task.Clock())
+    p.makeConnection(NullTransport())
+
+    def raw() -> None:
+        for _ in range(n):
+            if protocol == "binary":
+                proto = RawBinary(RawBuffer(reply))
+            else:
+                proto = TCompactProtocol(TMemoryBuffer(reply))
+            proto.read_message_begin()
+            proto.read_struct(result_cls())
+
+    def via_codec() -> None:
+        for _ in range(n):
+            codec.decode(reply, lambda name, t, s: result_cls())
+
+    def round_trip() -> None:
+        for _ in range(n):
+            p._seqid = 0  # the canned reply answers seqid 1
+            p.call("getRow", b"t", b"row-1", {})
+            p.dataReceived(wire)
+
+    return {k: best_of(f, 3) / n * 1e6
+            for k, f in (("raw", raw), ("codec", via_codec), ("call+reply", round_trip))}
+
+
 def main(argv: List[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mb", type=float, default=20.0, help="reply size in MiB (default 20)")
@@ -132,6 +172,12 @@ def main(argv: List[str]) -> int:
         print(f"{w:18} {r['bytes'] / 2**20:6.1f} {r['raw']:7.3f} {r['codec']:7.3f}"
               f" {r['whole']:7.3f} {r['chunked']:7.3f} {r['codec'] / r['raw']:9.2f}"
               f" {r['chunked'] / r['whole']:13.2f} {r['whole'] / r['raw']:9.2f}")
+    print("small getRow reply, microseconds CPU per reply:")
+    for w in wires:
+        transport, protocol = w.split("-")
+        r = small_reply(protocol, transport)
+        print(f"  {w:18} raw {r['raw']:6.2f}  codec {r['codec']:6.2f}  "
+              f"call+reply via HBaseClientProtocol {r['call+reply']:6.2f}")
     return 0
 
 

@@ -11,7 +11,10 @@ here each gateway is a subprocess running the fault-injecting proxy from
 "cluster"), so killing a gateway with SIGKILL loses connections and calls in
 flight - some already applied by the backend - but never stored data, exactly
 like killing an HBase Thrift gateway.  Killed gateways are restarted on the
-same port after a short pause.
+same port after a short pause.  Half of the chaos events are SIGKILLs; the
+others signal a gateway to cut its next reply mid-way (SIGUSR1) or to stall
+replies for longer than the call timeout (SIGUSR2); ``--no-faults`` keeps
+only the kills.
 
 At the end every acknowledged put is read back from the backend directly;
 a put acknowledged but not readable with its value counts as **lost** (must be
@@ -32,6 +35,7 @@ import collections
 import os
 import random
 import re
+import signal
 import sys
 import time
 from typing import Any, Optional
@@ -41,6 +45,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 TABLE = b"soak"
+STALL_SECONDS = 3.0  # longer than the default per-call timeout: calls time out
 
 
 # --------------------------------------------------------------------- gateway process
@@ -53,6 +58,14 @@ def run_gateway(target_port: int, port: int) -> int:
 
     proxy = FaultProxy("127.0.0.1", target_port, reactor=reactor)
     proxy.listen(port)
+
+    def stall_a_while() -> None:
+        proxy.stall()
+        reactor.callLater(STALL_SECONDS, proxy.unstall)
+
+    # SIGUSR1: cut the next reply after 3 bytes; SIGUSR2: stall replies for a while.
+    signal.signal(signal.SIGUSR1, lambda *_: reactor.callFromThread(proxy.drop_mid_reply, 3))
+    signal.signal(signal.SIGUSR2, lambda *_: reactor.callFromThread(stall_a_while))
     print(f"gateway listening on 127.0.0.1:{proxy.port}", flush=True)
     reactor.run()
     return 0
@@ -111,6 +124,7 @@ class Soak:
         self.latencies: list = []
         self.hung = 0
         self.kills = 0
+        self.faults: collections.Counter = collections.Counter()
         self.scan_problems = 0
         self.running = True
 
@@ -177,9 +191,17 @@ class Soak:
             i = self.rng.randrange(len(self.gateways))
             if self.gateways[i][0] is None:
                 continue
-            await self.kill(i)
-            await self.sleep(self.rng.uniform(0.5, 2.0))
-            await self.restart(i)
+            fault = self.rng.random() if self.opts.faults else 0.0
+            if fault < 0.5:
+                await self.kill(i)
+                await self.sleep(self.rng.uniform(0.5, 2.0))
+                await self.restart(i)
+            elif fault < 0.75:
+                self.gateways[i][0].transport.signalProcess(signal.SIGUSR1)
+                self.faults["drop-mid-reply"] += 1
+            else:
+                self.gateways[i][0].transport.signalProcess(signal.SIGUSR2)
+                self.faults["stall"] += 1
 
     # ----------------------------------------------------------------- workload
 
@@ -297,6 +319,7 @@ class Soak:
         lat = sorted(self.latencies) or [0.0]
         counter_ok = self.counter_acked <= result["counter"] <= self.counter_acked + self.counter_maybe
         print(f"soak: {elapsed:.1f} s, {self.opts.gateways} gateways, {self.kills} SIGKILLs, "
+              f"other faults {dict(self.faults)}, "
               f"concurrency {self.opts.concurrency}, pool size {self.opts.pool_size}")
         print(f"calls made: {total} ({total / elapsed:.0f}/s)  by kind: {dict(self.calls)}")
         print(f"failed: {sum(self.failed.values())} {dict(self.failed)}")
@@ -327,6 +350,8 @@ def parse(argv: Optional[list] = None) -> argparse.Namespace:
     p.add_argument("--transport", choices=["buffered", "framed"], default="buffered")
     p.add_argument("--protocol", choices=["binary", "compact"], default="binary")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--no-faults", dest="faults", action="store_false",
+                   help="only SIGKILL gateways (no replies cut mid-way, no stalls)")
     p.add_argument("--log-level", default="ERROR", help="txhbase log level (pool events at INFO)")
     p.add_argument("--gateway-target", type=int, help=argparse.SUPPRESS)
     p.add_argument("--gateway-port", type=int, default=0, help=argparse.SUPPRESS)
@@ -360,7 +385,7 @@ def main(argv: Optional[list] = None) -> int:
 
     def done(result: Any) -> None:
         if hasattr(result, "printTraceback"):
-            result.printTraceback()
+            result.printTraceback(file=sys.stderr)
         reactor.stop()
 
     reactor.callWhenRunning(lambda: defer.ensureDeferred(go()).addBoth(done))

@@ -11,6 +11,7 @@ access goes through ``table(name)``.
 from __future__ import annotations
 
 import logging
+import weakref
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from twisted.internet import defer
@@ -175,6 +176,9 @@ class Connection:
         self._closed = False
         #: number of times a connection was (re)opened, for observers and tests.
         self.connects = 0
+        #: Scanners that opened a server scanner on this connection (weakly
+        #: held): ``close()`` releases the ones still open.
+        self.live_scanners: "weakref.WeakSet[Any]" = weakref.WeakSet()
         self._slow_logged_at = float("-inf")
         self._slow_suppressed = 0
 
@@ -225,9 +229,15 @@ class Connection:
     def close(self) -> defer.Deferred:
         """Close the connection; fires with None once closed. Safe to call twice.
 
-        Calls in flight fail with ``ConnectionLost``; later calls fail with
+        Scanners still holding a server scanner are closed first (their
+        ``scannerClose`` is written before the connection is closed). Calls
+        in flight fail with ``ConnectionLost``; later calls fail with
         ``ConnectionLost`` (``sent=False``) until ``open()`` is called again.
         """
+        if not self._closed and self.connected:
+            for scanner in list(self.live_scanners):
+                scanner.connection_closing()
+        self.live_scanners = weakref.WeakSet()
         self._closed = True
         waiters, self._waiters = self._waiters, []
         for w in waiters:

@@ -280,6 +280,23 @@ class Scanner:
             return d
         return self._release()
 
+    def connection_closing(self) -> None:
+        """Called by ``Connection.close()``: end the scan and write its
+        ``scannerClose`` now, even with a request in flight (the gateway
+        answers requests of one connection in order)."""
+        if not self._closed:
+            self._closed = True
+            self._finished = True
+            self._buffer.clear()
+            waiters, self._waiters = self._waiters, deque()
+            for w in waiters:
+                w.callback(None)
+        sid, self._state.id = self._state.id, None
+        if sid is not None:
+            self._conn.call("scannerClose", sid, timeout=self._timeout).addErrback(
+                lambda f: log.debug("scannerClose(%d) at connection close failed: %s",
+                                    sid, f.getErrorMessage()))
+
     def __aiter__(self) -> "Scanner":
         return self
 
@@ -370,6 +387,9 @@ class Scanner:
 
         def opened(sid: int) -> int:
             self._state.id = sid
+            live = getattr(self._conn, "live_scanners", None)
+            if live is not None:
+                live.add(self)  # so Connection.close() can release it
             log.debug("opened scanner %d on %r", sid, self.table.name)
             if self._closed:
                 raise defer.CancelledError("scanner closed while opening")

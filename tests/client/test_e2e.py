@@ -475,3 +475,24 @@ async def test_compat_090_scans(gateway, row_prefix):
         got = await collect(t.scan(row_prefix=row_prefix, timestamp=2 ** 62))
         assert [k for k, _ in got] == keys
         await no_open_scanners(gateway)
+
+
+@pytest_twisted.ensureDeferred
+async def test_connection_close_releases_open_scanners(gateway, row_prefix):
+    conn = connection(gateway)
+    await conn.open()
+    t = await shared_table(conn, gateway)
+    await fill(t, row_prefix, 6)
+    scanners = [t.scan(row_prefix=row_prefix, batch_size=2) for _ in range(3)]
+    for s in scanners:
+        await s.get_next()
+    for _ in range(3):
+        await tick()  # let the read-ahead requests settle
+    if gateway.server is not None:
+        assert gateway.server.open_scanner_count() >= 3
+    await conn.close()
+    for _ in range(10):
+        await tick()
+    await no_open_scanners(gateway)
+    for s in scanners:
+        assert await s.get_next() is None

@@ -1,0 +1,325 @@
+"""One client's side of compare.py, run in its own process.
+
+``python bench/cmp_worker.py CLIENT HOST PORT TRANSPORT PROTOCOL SIZES WORKLOADS``
+connects, warms up, then runs each workload and prints one ``RESULT {json}``
+line per workload with the CPU time this process spent (user+sys) and the
+wall time. Connection set-up and warm-up are outside the measured spans.
+
+Clients: ``happybase`` (sync, sequential), ``aiohappybase`` (asyncio,
+sequential), ``txhbase-1`` (one call in flight), ``txhbase-64`` (64 calls in
+flight pipelined on one connection), ``txhbase-pool4`` (64 calls over a
+``ConnectionPool`` of 4) and ``raw`` (thriftpy2's codec alone, see cmp_raw.py).
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any, Callable, Iterable, List
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from cmp_common import (  # noqa: E402
+    COLUMNS,
+    POOL_SIZE,
+    ROW_DATA,
+    SCAN_BATCH,
+    TABLE,
+    WINDOW,
+    Meter,
+    Sizes,
+    batch_key,
+    count_cells,
+    emit,
+    put_key,
+    read_key,
+    rows_keys,
+)
+
+SCAN_START, SCAN_STOP = b"scan-", b"scan."
+
+
+# --------------------------------------------------------------- happybase
+
+def run_happybase(cfg: dict, sizes: Sizes, workloads: List[str]) -> None:
+    import happybase
+
+    conn = happybase.Connection(cfg["host"], cfg["port"], transport=cfg["transport"],
+                                protocol=cfg["protocol"], autoconnect=True)
+    t = conn.table(TABLE)
+    for i in range(sizes.warmup):
+        t.row(read_key(i, sizes))
+    name = cfg["client"]
+    for w in workloads:
+        n = sizes.ops(w)
+        m = Meter()
+        check = 0
+        if w == "put":
+            for i in range(n):
+                t.put(put_key(i), ROW_DATA)
+            check = n
+        elif w == "row":
+            for i in range(n):
+                check += len(t.row(read_key(i, sizes)))
+        elif w == "rows":
+            for i in range(n):
+                check += count_cells(t.rows(rows_keys(i, sizes)))
+        elif w == "batchput":
+            with t.batch(batch_size=SCAN_BATCH) as b:
+                for i in range(n):
+                    b.put(batch_key(i), ROW_DATA)
+            check = n
+        elif w == "scan":
+            for _key, data in t.scan(row_start=SCAN_START, row_stop=SCAN_STOP,
+                                     batch_size=SCAN_BATCH, limit=n):
+                check += len(data)
+        emit(m.stop(name, w, n, check))
+    conn.close()
+
+
+# ------------------------------------------------------------ aiohappybase
+
+def run_aiohappybase(cfg: dict, sizes: Sizes, workloads: List[str]) -> None:
+    import asyncio
+
+    import aiohappybase
+
+    async def main() -> None:
+        conn = aiohappybase.Connection(cfg["host"], cfg["port"], transport=cfg["transport"],
+                                       protocol=cfg["protocol"])
+        await conn.open()
+        t = conn.table(TABLE)
+        for i in range(sizes.warmup):
+            await t.row(read_key(i, sizes))
+        name = cfg["client"]
+        for w in workloads:
+            n = sizes.ops(w)
+            m = Meter()
+            check = 0
+            if w == "put":
+                for i in range(n):
+                    await t.put(put_key(i), ROW_DATA)
+                check = n
+            elif w == "row":
+                for i in range(n):
+                    check += len(await t.row(read_key(i, sizes)))
+            elif w == "rows":
+                for i in range(n):
+                    check += count_cells(await t.rows(rows_keys(i, sizes)))
+            elif w == "batchput":
+                async with t.batch(batch_size=SCAN_BATCH) as b:
+                    for i in range(n):
+                        await b.put(batch_key(i), ROW_DATA)
+                check = n
+            elif w == "scan":
+                async for _key, data in t.scan(row_start=SCAN_START, row_stop=SCAN_STOP,
+                                               batch_size=SCAN_BATCH, limit=n):
+                    check += len(data)
+            emit(m.stop(name, w, n, check))
+        r = conn.close()
+        if asyncio.iscoroutine(r):
+            await r
+
+    asyncio.run(main())
+
+
+# ----------------------------------------------------------------- txhbase
+
+def windowed(call: Callable[[Any], Any], items: Iterable[Any], window: int,
+             on_result: Callable[[Any], None]) -> Any:
+    """Keep up to ``window`` calls in flight over ``items``; fire when all are done.
+
+    Plain callbacks (no inlineCallbacks/coroutines) so the driver adds as
+    little CPU as possible to what is measured. Already-fired Deferreds are
+    handled in a loop, not by recursion.
+    """
+    from twisted.internet import defer
+
+    done = defer.Deferred()
+    it = iter(items)
+    state = {"pending": 0, "failed": None, "exhausted": False, "in_launch": False,
+             "relaunch": 0}
+
+    def finish_if_idle() -> None:
+        if state["pending"] == 0 and (state["exhausted"] or state["failed"]) and not done.called:
+            if state["failed"] is not None:
+                done.errback(state["failed"])
+            else:
+                done.callback(None)
+
+    def ok(result: Any) -> None:
+        state["pending"] -= 1
+        on_result(result)
+        launch(1)
+
+    def bad(f: Any) -> None:
+        state["pending"] -= 1
+        if state["failed"] is None:
+            state["failed"] = f
+        finish_if_idle()
+
+    def launch(k: int) -> None:
+        if state["in_launch"]:  # a call fired synchronously: let the outer loop go on
+            state["relaunch"] += k
+            return
+        state["in_launch"] = True
+        try:
+            while k and state["failed"] is None and not state["exhausted"]:
+                k -= 1
+                try:
+                    item = next(it)
+                except StopIteration:
+                    state["exhausted"] = True
+                    break
+                state["pending"] += 1
+                call(item).addCallbacks(ok, bad)
+                k += state["relaunch"]
+                state["relaunch"] = 0
+        finally:
+            state["in_launch"] = False
+        finish_if_idle()
+
+    launch(window)
+    return done
+
+
+def run_txhbase(cfg: dict, sizes: Sizes, workloads: List[str]) -> None:
+    from twisted.internet import defer, task
+
+    mode = cfg["client"].split("-", 1)[1]  # "1", "64" or "pool4"
+    window = 1 if mode == "1" else WINDOW
+
+    @defer.inlineCallbacks
+    def main(reactor: Any) -> Any:
+        import txhbase
+
+        kw = dict(transport=cfg["transport"], protocol=cfg["protocol"])
+        if mode == "pool4":
+            pool = txhbase.ConnectionPool(POOL_SIZE, cfg["host"], cfg["port"],
+                                          reactor=reactor, **kw)
+            yield pool.prefill()
+            t = pool.table(TABLE)
+        else:
+            pool = None
+            conn = txhbase.Connection(cfg["host"], cfg["port"], reactor=reactor, **kw)
+            yield conn.open()
+            t = conn.table(TABLE)
+        yield windowed(lambda i: t.row(read_key(i, sizes)), range(sizes.warmup),
+                       window, lambda r: None)
+        name = cfg["client"]
+        for w in workloads:
+            n = sizes.ops(w)
+            box = [0]
+            m = Meter()
+            if w == "put":
+                def count_put(_r: Any) -> None:
+                    box[0] += 1
+                yield windowed(lambda i: t.put(put_key(i), ROW_DATA), range(n), window,
+                               count_put)
+            elif w == "row":
+                def count_row(r: Any) -> None:
+                    box[0] += len(r)
+                yield windowed(lambda i: t.row(read_key(i, sizes)), range(n), window, count_row)
+            elif w == "rows":
+                def count_rows(r: Any) -> None:
+                    box[0] += count_cells(r)
+                yield windowed(lambda i: t.rows(rows_keys(i, sizes)), range(n), window,
+                               count_rows)
+            elif w == "batchput":
+                box[0] = yield _txhbase_batchput(t, pool, n, window)
+            elif w == "scan":
+                box[0] = yield _txhbase_scan(t, n)
+            emit(m.stop(name, w, n, box[0]))
+        if pool is not None:
+            yield pool.close()
+        else:
+            yield conn.close()
+
+    task.react(main)
+
+
+def _txhbase_batchput(t: Any, pool: Any, n: int, window: int) -> Any:
+    """``n`` rows in 1000-row batches: one after the other at window 1,
+    pipelined (several batches' mutateRows in flight) otherwise."""
+    from twisted.internet import defer
+
+    chunks = [range(s, min(s + SCAN_BATCH, n)) for s in range(0, n, SCAN_BATCH)]
+
+    def send_chunk_on(table: Any, keys: range) -> Any:
+        b = table.batch(batch_size=SCAN_BATCH)
+        for i in keys:
+            r = b.put(batch_key(i), ROW_DATA)
+            if isinstance(r, defer.Deferred):  # pragma: no cover - batch full: sent
+                r.addErrback(lambda f: f)
+        return defer.maybeDeferred(b.send)
+
+    if pool is not None:
+        def send_chunk(keys: range) -> Any:
+            return pool.run(lambda conn: send_chunk_on(conn.table(TABLE), keys))
+    else:
+        def send_chunk(keys: range) -> Any:
+            return send_chunk_on(t, keys)
+
+    return windowed(send_chunk, chunks, window, lambda r: None).addCallback(lambda _: n)
+
+
+def _txhbase_scan(t: Any, n: int) -> Any:
+    """Scan ``n`` rows of the scan range with get_next(), counting cells.
+
+    Rows the scanner has read ahead come back already fired; those are
+    taken in a loop (a trampoline), not by recursion.
+    """
+    from twisted.internet import defer
+
+    scanner = t.scan(row_start=SCAN_START, row_stop=SCAN_STOP, batch_size=SCAN_BATCH, limit=n)
+    done = defer.Deferred()
+    box = [0]
+
+    def loop() -> None:
+        while True:
+            state = [False, False]  # [loop returned, item arrived synchronously]
+
+            def on_item(item: Any, state: list = state) -> None:
+                if item is None:
+                    done.callback(box[0])
+                    return
+                box[0] += len(item[1])
+                if state[0]:
+                    loop()  # arrived later: start a new loop
+                else:
+                    state[1] = True
+
+            scanner.get_next().addCallbacks(on_item, done.errback)
+            if not state[1]:
+                state[0] = True
+                return
+
+    loop()
+    return done
+
+
+CLIENTS = {
+    "happybase": run_happybase,
+    "aiohappybase": run_aiohappybase,
+    "txhbase-1": run_txhbase,
+    "txhbase-64": run_txhbase,
+    "txhbase-pool4": run_txhbase,
+}
+
+
+def main(argv: List[str]) -> int:
+    cfg = json.loads(argv[0])
+    sizes = Sizes(**cfg["sizes"])
+    client = cfg["client"]
+    if client == "raw":
+        import cmp_raw
+
+        cmp_raw.run_raw(cfg, sizes, cfg["workloads"])
+    else:
+        CLIENTS[client](cfg, sizes, cfg["workloads"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

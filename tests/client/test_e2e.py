@@ -496,3 +496,32 @@ async def test_connection_close_releases_open_scanners(gateway, row_prefix):
     await no_open_scanners(gateway)
     for s in scanners:
         assert await s.get_next() is None
+
+
+def _closed_port() -> int:
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@pytest_twisted.ensureDeferred
+async def test_host_list_and_endpoint_string(gateway, row_prefix):
+    dead = f"127.0.0.1:{_closed_port()}"
+    live = f"{gateway.host}:{gateway.port}"
+    conn = txhbase.Connection([dead, live], transport=gateway.transport,
+                              protocol=gateway.protocol, timeout=30000)
+    async with conn:
+        assert conn.address == live
+        t = await shared_table(conn, gateway)
+        await t.put(row_prefix, {b"cf1:a": b"1"})
+    ep = f"tcp:host={gateway.host}:port={gateway.port}"
+    async with txhbase.Connection(ep, transport=gateway.transport,
+                                  protocol=gateway.protocol) as conn:
+        assert await conn.table(SHARED_TABLE).row(row_prefix) == {b"cf1:a": b"1"}
+    with pytest.raises(errors.ConnectionLost) as info:
+        await txhbase.Connection([dead], transport=gateway.transport).open()
+    assert info.value.sent is False

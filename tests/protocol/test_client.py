@@ -445,6 +445,9 @@ def test_close():
     closed = p.close()
     assert tr.disconnecting
     assert not closed.called
+    assert not p.connected
+    failure_of(p.call("getTableNames"), ConnectionLost)  # no new calls once closing
+    assert p.pending == 1
     p.connectionLost(Failure(RuntimeError("closed")))
     assert result_of(closed) is None
     failure_of(d, ConnectionLost)

@@ -113,7 +113,6 @@ class HBaseClientProtocol(Protocol):
         self._seqid = 0
         self._lost: Optional[ConnectionLost] = None
         self._lost_waiters: List[defer.Deferred] = []
-        self._was_connected = False
 
     # -- public API ---------------------------------------------------------
 
@@ -163,11 +162,12 @@ class HBaseClientProtocol(Protocol):
     def close(self) -> defer.Deferred:
         """Close the connection; fires (with None) once it is closed.
 
-        Pending calls fail with ConnectionLost.
+        Calls still pending when it closes fail with ConnectionLost; calls
+        made after ``close()`` fail at once.
         """
         if not self.connected:
-            if self._lost is not None or not self._was_connected:
-                return defer.succeed(None)
+            return defer.succeed(None)
+        self.connected = False  # no new calls from here on
         d = self.notify_lost()
         d.addCallback(lambda _: None)
         self.transport.loseConnection()
@@ -186,7 +186,6 @@ class HBaseClientProtocol(Protocol):
 
     def connectionMade(self) -> None:
         self.connected = True
-        self._was_connected = True
 
     def dataReceived(self, data: bytes) -> None:
         if self._lost is not None:

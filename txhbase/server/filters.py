@@ -652,8 +652,8 @@ class _Skip(_Filter):
         self.inner.reset()
         self.filter_out = False
 
-    def filter_all_remaining(self) -> bool:
-        return self.inner.filter_all_remaining()
+    # No filter_all_remaining: HBase's SkipFilter keeps FilterBase's "never
+    # done", so a WHILE inside a SKIP cannot end the scan.
 
     def filter_row_key(self, row: bytes) -> bool:
         return False  # HBase's SkipFilter does not consult the wrapped filter here
@@ -705,8 +705,9 @@ class _While(_Filter):
     def transform_cell(self, cell: Cell) -> Cell:
         return self.inner.transform_cell(cell)
 
-    def filter_row_cells(self, cells: list) -> None:
-        self.inner.filter_row_cells(cells)
+    # No filter_row_cells: HBase's WhileMatchFilter (like SkipFilter) keeps
+    # FilterBase's no-op, so e.g. a wrapped SingleColumnValueExcludeFilter
+    # does not drop its column.
 
     def filter_row(self) -> bool:
         value = self.inner.filter_row()
@@ -948,6 +949,10 @@ class RowFilter:
         #: True when the filter decides on whole rows (``Filter.hasFilterRow``):
         #: HBase then never splits a row into batches (``TScan.batchSize``).
         self.has_filter_row = root.has_filter_row
+        # Essential families only matter when some family can be non-essential;
+        # is_family_essential is monotonic, so an unknown family tells.
+        self._on_demand = not root.is_family_essential(b"\x00txhbase: no such family\x00")
+        self._essential_family: dict = {}
 
     def is_family_essential(self, family: bytes) -> bool:
         """``Filter.isFamilyEssential``: see ``REVERSE_SCAN_ON_DEMAND_ERROR``."""
@@ -978,6 +983,22 @@ class RowFilter:
             cells = [c for c in cells if c[0] not in closed]
             if not cells:
                 return None
+        joined: list = []
+        if self._on_demand:
+            # HBase scans the essential families first and loads the others
+            # ("on demand") only for rows the filter kept; a row with no cell in
+            # an essential family is never seen at all.
+            essential = self._essential_family
+            main = []
+            for c in cells:
+                fam = c[0]
+                known = essential.get(fam)
+                if known is None:
+                    known = essential[fam] = f.is_family_essential(fam)
+                (main if known else joined).append(c)
+            if not main:
+                return None
+            cells = main
         # RegionScanner: the (wrapped) filter first sees the row key.
         if f.filter_all_remaining():
             self.done = True
@@ -987,6 +1008,30 @@ class RowFilter:
             self.done = f.filter_all_remaining()
             return None
         out: list = []
+        self._scan_cells(cells, out)
+        # RegionScanner: row-level decisions (FilterWrapper.filterRowCellsWithRet),
+        # taken before any on-demand family is loaded.
+        excluded = not out
+        if f.has_filter_row:
+            f.filter_row_cells(out)
+            if out and f.filter_row():
+                excluded = True
+        elif not excluded and f.filter_row():
+            excluded = True
+        if excluded:
+            out = []
+        elif joined:
+            self._scan_cells(joined, out)
+            out.sort(key=_key)
+        f.reset()
+        if f.filter_all_remaining():
+            self.done = True
+        return out or None
+
+    def _scan_cells(self, cells: list, out: list) -> None:
+        """The store scanners' loop: ask the filter about each cell, obey its answer."""
+        f = self._root
+        closed = self._closed
         append = out.append
         i = 0
         n = len(cells)
@@ -1024,17 +1069,6 @@ class RowFilter:
                 # The store scanner peeks at its next cell (the next row's) before
                 # returning, gets DONE_SCAN there and closes: the family is over.
                 closed.add(cell[0])
-        # RegionScanner: row-level decisions (FilterWrapper.filterRowCellsWithRet).
-        if f.has_filter_row:
-            f.filter_row_cells(out)
-            if out and f.filter_row():
-                out = []
-        elif out and f.filter_row():
-            out = []
-        f.reset()
-        if f.filter_all_remaining():
-            self.done = True
-        return out or None
 
     @staticmethod
     def _next_column(cells: list, i: int) -> int:
@@ -1390,6 +1424,8 @@ def _b_column_prefix(args: list) -> _Factory:
 
 def _b_multiple_column_prefix(args: list) -> _Factory:
     prefixes = [_string(a, "prefix") for a in args]
+    if len(set(prefixes)) != len(prefixes):
+        raise FilterError("prefixes must be distinct")
     return lambda: _MultipleColumnPrefix(prefixes)
 
 

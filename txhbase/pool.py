@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import weakref
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional, Sequence
@@ -634,20 +635,18 @@ class ConnectionPool:
         ds = []
         for rec in list(self._idle):
             self._idle.remove(rec)
-            rec.leased = True
-            self.stats.in_use += 1
+            rec.warming = True  # out of the idle queue: not lent meanwhile
             d = defer.maybeDeferred(rec.conn.tables)
 
             def done(result: Any, rec: _Pooled = rec) -> None:
                 bad = isinstance(result, Failure)
-                if bad:
+                if bad and not self._closed:
                     verdict = _retry.classify(result.value, _retry.READ)
                     if verdict.server_fault:
                         self._server_failed(rec.server, result.value)
                     self._emit("connection_failed", server=rec.server.address,
                                connection=rec.conn, error=result.value)
-                rec.leased = False
-                self.stats.in_use -= 1
+                rec.warming = False
                 if rec.disposed:
                     return
                 if bad or self._closed:
@@ -724,7 +723,7 @@ class ConnectionPool:
                 verdict = _retry.classify(exc, kind)
                 attempts.append(_retry.Attempt(rec.server.address, exc, verdict.maybe_applied,
                                                self.clock.seconds()))
-                if verdict.server_fault:
+                if verdict.server_fault and not self._closed:
                     self._emit("connection_failed", server=rec.server.address,
                                connection=rec.conn, error=exc)
                     self._server_failed(rec.server, exc)
@@ -900,6 +899,25 @@ class PooledTable:
         return PooledScanner(self, kwargs)
 
 
+def _return_abandoned_lease(pool: ConnectionPool, hold: list) -> None:
+    """GC finalizer of an unclosed PooledScanner: give its lease back (soon, not
+    from inside the garbage collector).  The connection is closed rather than
+    reused: the abandoned scanner may still have a call in flight on it."""
+    rec = hold[0]
+    if rec is None:
+        return
+
+    def give_back() -> None:
+        if rec.leased and hold[0] is rec:
+            hold[0] = None
+            pool._checkin(rec, True)
+
+    try:
+        pool.clock.callLater(0, give_back)
+    except Exception:  # pragma: no cover - interpreter shutdown
+        pass
+
+
 class PooledScanner:
     """A scan over a pooled connection that survives losing it.
 
@@ -927,11 +945,20 @@ class PooledScanner:
         self._delivered = 0
         self._last_key: Optional[bytes] = None
         self._last_cols: set = set()
-        self._rec: Optional[_Pooled] = None
+        self._hold: list = [None]  # the leased _Pooled, shared with the GC finalizer
         self._scanner: Any = None
         self._done = False
+        weakref.finalize(self, _return_abandoned_lease, self._pool, self._hold).atexit = False
         self._lock = defer.DeferredLock()
         self.attempts: list = []
+
+    @property
+    def _rec(self) -> Optional[_Pooled]:
+        return self._hold[0]
+
+    @_rec.setter
+    def _rec(self, rec: Optional[_Pooled]) -> None:
+        self._hold[0] = rec
 
     def _resume_kwargs(self) -> dict:
         kw = dict(self._kwargs)

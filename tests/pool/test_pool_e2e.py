@@ -352,3 +352,35 @@ async def test_unordered_scanners_cover_range_once_across_a_reset(gateway, proxi
             table.unordered_scanners(2, reverse=True)
     finally:
         await pool.close()
+
+
+@pytest.mark.backend
+@pytest_twisted.ensureDeferred
+async def test_idle_connection_closed_by_gateway_is_replaced_silently(gateway, proxies, row_prefix):
+    pool = make_pool(gateway, proxies, size=1)
+    table = pool.table(TABLE)
+    try:
+        await table.put(row_prefix + b"i", {b"cf:v": b"1"})
+        (rec,) = pool._all.values()
+        proxy_for(proxies, rec.server.address).drop_all()  # like HBase's 60 s idle close
+        await sleep(0.05)
+        assert await bounded(table.row(row_prefix + b"i")) == {b"cf:v": b"1"}
+        # The caller saw nothing, and the pool did not even need a retry.
+        assert pool.stats.retries == 0 and pool.stats.failed_calls == 0
+    finally:
+        await pool.close()
+
+
+@pytest.mark.backend
+@pytest_twisted.ensureDeferred
+async def test_keep_warm_calls_idle_connections(gateway, proxies):
+    pool = make_pool(gateway, proxies, size=2, keepalive=0.2, prefill=True)
+    try:
+        await sleep(0.1)
+        assert pool.stats.idle == 2
+        before = sum(p.bytes_up for p in proxies)
+        await sleep(0.5)
+        assert sum(p.bytes_up for p in proxies) > before  # getTableNames while idle
+        assert pool.stats.in_use == 0 and pool.stats.opened == 2 and pool.stats.disposed == 0
+    finally:
+        await pool.close()

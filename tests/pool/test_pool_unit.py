@@ -496,3 +496,18 @@ def test_factory_error_is_not_a_server_failure():
     failure(pool.connection(), ValueError)
     assert pool.stats.failures == {} and not pool.server_status()[A]["down"]
     assert pool._total() == 0
+
+
+def test_abandoned_scanner_returns_its_lease():
+    import gc
+
+    pool, cluster, clock, _ = make(A, size=1)
+    fill(cluster)
+    s = pool.table("t").scan()
+    result(s.get_next())
+    assert pool.stats.in_use == 1
+    del s
+    gc.collect()
+    clock.advance(0)
+    assert pool.stats.in_use == 0 and pool.stats.disposed == 1
+    assert result(pool.table("t").row(b"row00")) == {b"cf:c0": b"v0", b"cf:c1": b"v1", b"cf:c2": b"v2"}

@@ -143,3 +143,46 @@ def test_log_of_operations_replays_to_same_store(operations):
     for rec in log:
         replayed.apply_record(wal.decode(wal.encode(rec)))
     check_reads(replayed, replayed.table(b"t"), model)
+
+
+# ---- expiry: family TTL (seconds) and per-cell TTL deadlines -------------------
+
+TTL_FAMS = {b"f": (3, None), b"g": (2, 5)}  # family -> (max_versions, ttl seconds)
+ttl_put = s.tuples(s.sampled_from(ROWS[:2]), s.sampled_from(sorted(TTL_FAMS)),
+                   s.sampled_from(QUALS[:2]), s.integers(0, 12_000),
+                   s.one_of(s.none(), s.integers(0, 8_000)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(s.lists(ttl_put, max_size=30), s.integers(0, 25_000), s.sampled_from([1, 2, 3]))
+def test_expiry_matches_model(puts, now, n):
+    store = Store(clock=lambda: now)
+    t = store.create_table(b"t", [FamilySpec(f, max_versions=mv, time_to_live=ttl or 0)
+                                  for f, (mv, ttl) in TTL_FAMS.items()])
+    cells: dict = {}
+    for i, (row, fam, qual, ts, cell_ttl) in enumerate(puts):
+        expiry = None if cell_ttl is None else ts + cell_ttl
+        store.put(t, row, [(fam, qual, b"%d" % i)], ts, expiry)
+        versions = [v for v in cells.get((row, fam, qual), []) if v[0] != ts]
+        versions.append((ts, b"%d" % i, expiry))
+        versions.sort(key=lambda v: -v[0])
+        cells[(row, fam, qual)] = versions[:TTL_FAMS[fam][0]]
+
+    def visible(fam, ts, expiry):
+        ttl = TTL_FAMS[fam][1]
+        return (expiry is None or expiry >= now) and (ttl is None or ts + ttl * 1000 >= now)
+
+    for row in ROWS[:2]:
+        want = []
+        for (r, fam, qual), versions in sorted(cells.items()):
+            if r == row:
+                alive = [(fam + b":" + qual, ts, v) for ts, v, e in versions if visible(fam, ts, e)]
+                want.extend(alive[:n])
+        assert store.row_cells(t, row, None, LATEST, n, now=now, ordered=True) == want
+        latest = {c: (ts, v) for c, ts, v in store.row_cells(t, row, None, LATEST, 1, now=now)}
+        from txhbase.server.handler import fast_row_result
+
+        cols = t.rows.get(row)
+        fast = fast_row_result(store, t, row, cols, None, LATEST, now) if cols else None
+        assert ({c: (x.timestamp, x.value) for c, x in fast.columns.items()} if fast else {}) \
+            == latest

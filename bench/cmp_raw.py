@@ -43,6 +43,10 @@ except ImportError:  # pragma: no cover - no Cython build
     BinaryBuffer = TMemoryBuffer
 
 
+#: fewest encode+decode calls timed per workload
+MIN_CALLS = 50
+
+
 def _hbase() -> Any:
     from txhbase.protocol.idl import hbase  # only the IDL's structs are used
 
@@ -186,6 +190,9 @@ def run_raw(cfg: dict, sizes: Sizes, workloads: List[str]) -> None:
         result_cls = getattr(H, method + "_result")
         calls = max(1, n // per_call)
         cells = _cells(result) if w in ("row", "rows", "scan") else per_call
+        # at least MIN_CALLS calls, so one-off costs (first allocations) do not
+        # dominate the small quick-mode sizes; ops scale with what was done
+        calls = max(calls, MIN_CALLS)
         m = Meter()
         for _ in range(calls):
             encode(method, args)

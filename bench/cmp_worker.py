@@ -315,9 +315,24 @@ def main(argv: List[str]) -> int:
     if client == "raw":
         import cmp_raw
 
-        cmp_raw.run_raw(cfg, sizes, cfg["workloads"])
+        run = cmp_raw.run_raw
     else:
-        CLIENTS[client](cfg, sizes, cfg["workloads"])
+        run = CLIENTS[client]
+    if not cfg.get("profile"):
+        run(cfg, sizes, cfg["workloads"])
+        return 0
+    # profile on CPU time (not wall time: waiting in epoll or being descheduled
+    # on a busy machine is not the client's cost)
+    import cProfile
+    import time
+
+    prof = cProfile.Profile(time.process_time)
+    prof.enable()
+    try:
+        run(cfg, sizes, cfg["workloads"])
+    finally:
+        prof.disable()
+        prof.dump_stats(cfg["profile"])
     return 0
 
 

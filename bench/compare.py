@@ -102,7 +102,7 @@ def start_gateway(server: str, transport: str, protocol: str) -> Gateway:
     return Gateway("external", host, int(port_s), transport, protocol, None, "")
 
 
-def prepare_table(gw: Gateway, sizes: Sizes) -> None:
+def prepare_table(gw: Gateway, sizes: Sizes, workloads: List[str]) -> None:
     """(Re)create the bench table and load the rows ``row``/``rows``/``scan`` read."""
     import happybase
 
@@ -116,7 +116,7 @@ def prepare_table(gw: Gateway, sizes: Sizes) -> None:
         with t.batch(batch_size=SCAN_BATCH) as b:
             for i in range(sizes.read_keys):
                 b.put(read_key(i, sizes), ROW_DATA)
-            for i in range(sizes.scan):
+            for i in range(sizes.scan if "scan" in workloads else 0):
                 b.put(scan_key(i), ROW_DATA)
     finally:
         conn.close()
@@ -129,10 +129,9 @@ def run_worker(client: str, gw: Gateway, sizes: Sizes, workloads: List[str],
     """Run one client's worker process; return its measurements and its error text."""
     cfg = dict(client=client, host=gw.host, port=gw.port, transport=gw.transport,
                protocol=gw.protocol, sizes=asdict(sizes), workloads=workloads)
-    cmd = [sys.executable]
     if profile:
-        cmd += ["-m", "cProfile", "-o", profile]
-    cmd += [WORKER, json.dumps(cfg)]
+        cfg["profile"] = profile
+    cmd = [sys.executable, WORKER, json.dumps(cfg)]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
     try:
@@ -146,7 +145,10 @@ def run_worker(client: str, gw: Gateway, sizes: Sizes, workloads: List[str],
         tail = (out.stderr or out.stdout).strip().splitlines()[-6:]
         err = f"exit {out.returncode}: " + " | ".join(tail)
     for r in results:
-        want = expected_check(r["workload"], sizes)
+        want = expected_check(r["workload"], r["ops"])
+        if client != "raw" and r["ops"] != sizes.ops(r["workload"]):
+            r["error"] = f"ran {r['ops']} ops, expected {sizes.ops(r['workload'])}"
+            continue
         if r["check"] != want:
             r["error"] = f"saw {r['check']} rows/cells, expected {want}"
     return results, err
@@ -327,7 +329,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     started = time.monotonic()
     gw = start_gateway(args.server, args.transport, args.protocol)
     try:
-        prepare_table(gw, sizes)
+        prepare_table(gw, sizes, args.workload_list)
         samples: Dict[Tuple[str, str], List[dict]] = {
             (c, w): [] for c in args.client_list for w in args.workload_list}
         for run in range(args.runs):

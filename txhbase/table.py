@@ -400,12 +400,13 @@ def _count_rows(scanner: Scanner) -> Any:
     last = None
     try:
         while True:
-            item = yield scanner.get_next()
-            if item is None:
+            items = yield scanner.next_batch()
+            if not items:
                 return n
-            if item[0] != last:
-                n += 1
-                last = item[0]
+            for key, _ in items:
+                if key != last:
+                    n += 1
+                    last = key
     finally:
         if not scanner.exhausted:
             scanner.close()

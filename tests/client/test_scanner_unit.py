@@ -372,3 +372,30 @@ def test_no_resume_once_the_connection_was_closed(conn, table):
     with pytest.raises(errors.ConnectionLost):
         result_of(d)
     assert conn.pending() == []
+
+
+def test_next_batch_takes_everything_buffered(conn, table):
+    s = table.scan(batch_size=3)
+    d1 = s.next_batch()
+    d2 = s.get_next()
+    conn.answer("scannerOpenWithScan", 1)
+    conn.answer("scannerGetList", rows(b"a", b"b", b"c"))
+    assert [k for k, _ in result_of(d1)] == [b"a", b"b", b"c"]
+    assert not d2.called  # served in order: the batch took everything
+    conn.answer("scannerGetList", rows(b"d", b"e"))
+    assert result_of(d2)[0] == b"d"
+    assert [k for k, _ in result_of(s.next_batch())] == [b"e"]
+    d3 = s.next_batch()
+    conn.answer("scannerGetList", [])
+    conn.answer("scannerClose")
+    assert result_of(d3) == []
+    assert result_of(s.next_batch()) == []
+    assert result_of(s.get_next()) is None
+    assert s.delivered == 5
+
+
+def test_next_batch_ends_with_empty_list_on_close(conn, table):
+    s = table.scan()
+    d = s.next_batch()
+    s.close()
+    assert result_of(d) == []

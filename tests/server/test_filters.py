@@ -133,6 +133,8 @@ def test_unknown_filter_name():
     "PrefixFilter('a') SKIP PrefixFilter('b')",
     "PrefixFilter('a') and PrefixFilter('b')",   # keywords are upper case
     "PrefixFilter('a') ANDPrefixFilter('b')",    # ... and whole words
+    "PrefixFilter('a') OR PrefixFilter('b') AND PrefixFilter('c'))",
+    "(PrefixFilter('a') OR PrefixFilter('b') AND PrefixFilter('c'))",
 ])
 def test_malformed_filter_strings(text):
     errors(text)
@@ -1065,3 +1067,29 @@ def test_while_does_not_pass_row_cells_on():
     got = scan("WHILE SingleColumnValueExcludeFilter('cf1', 'a', =, 'binary:apple')")
     assert got == {b"row1": TABLE[0][1]}  # row2 fails filterRow(): the WHILE ends the scan
     assert scan("WHILE DependentColumnFilter('cf1', 'zz')") == dict(TABLE)
+
+
+_PIECES = ["PrefixFilter", "ValueFilter", "RowFilter", "SingleColumnValueFilter", "KeyOnlyFilter",
+           "PageFilter", "ColumnRangeFilter", "(", ")", "'", "''", ",", " ", "\t", " AND ", " OR ",
+           "SKIP ", "WHILE ", "=", "<", "!=", "'binary:x'", "'regexstring:a.'", "'substring:A'",
+           "'cf1'", "'a'", "1", "-", "true", "false", "x"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=14))
+def test_any_string_parses_or_raises_filter_error(pieces):
+    text = "".join(pieces)
+    try:
+        spec = parse_filter(text)
+    except FilterError:
+        return
+    scan(spec.text)  # and whatever parsed can be evaluated
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=40))
+def test_arbitrary_bytes_never_crash_the_parser(data):
+    try:
+        parse_filter(data)
+    except FilterError:
+        pass

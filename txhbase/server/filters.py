@@ -1225,6 +1225,8 @@ class _Parser:
             stack.append(self.pop_arguments(ops, stack))
 
     def pop_arguments(self, ops: list, stack: list) -> _Factory:
+        if not ops:  # HBase: EmptyStackException, an error all the same
+            raise self.error("mismatched parentheses")
         top = ops[-1]
         if top in (b"AND", b"OR"):
             parts: list = []

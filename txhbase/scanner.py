@@ -3,7 +3,9 @@
 ``Table.scan()`` returns a ``Scanner`` at once; the server scanner is opened
 on first use.  ``get_next()`` fires with ``(row_key, data)`` and, at the end,
 with ``None`` on every later call; ``async for key, data in scanner`` works
-too.  Concurrent ``get_next()`` calls are served in order.
+too.  Concurrent ``get_next()`` calls are served in order.  ``next_batch()``
+hands over every row received so far in one Deferred (``[]`` at the end), for
+consumers that want fewer Deferreds per row.
 
 Read-ahead: as soon as one ``scannerGetList`` batch arrives, the next one is
 requested, so the caller consumes one batch while the next is in flight (at
@@ -12,7 +14,7 @@ most one request in flight, at most about two batches buffered).
 Release: the server scanner is closed when the scan is exhausted, when
 ``limit`` is reached, on ``close()``, on a non-resumable error, and when an
 unclosed Scanner is garbage collected (a ``scannerClose`` is scheduled on the
-reactor).
+reactor), and when its ``Connection`` is closed.
 
 Resume: if the connection drops mid-scan, or the server says the scanner id
 is invalid (HBase expires scanners idle for 60 s), the scan is reopened just

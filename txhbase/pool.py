@@ -894,8 +894,23 @@ class PooledTable:
         kw = {} if timeout is None else {"timeout": timeout}
         return self.regions(**kw).addCallback(split)
 
-    def scan(self, **kwargs: Any) -> "PooledScanner":
-        """A scanner (returned at once) that resumes on another connection after a failure."""
+    def scan(self, row_start: Any = None, row_stop: Any = None, row_prefix: Any = None,
+             columns: Any = None, filter: Any = None, timestamp: Optional[int] = None,
+             include_timestamp: bool = False, batch_size: int = 1000,
+             scan_batching: Optional[int] = None, limit: Optional[int] = None,
+             sorted_columns: bool = False, reverse: bool = False, *,
+             timeout: Optional[float] = None) -> "PooledScanner":
+        """``Table.scan``'s options; returns at once a scanner that resumes on
+        another connection after a failure. Argument errors are raised here."""
+        kwargs = dict(row_start=row_start, row_stop=row_stop, row_prefix=row_prefix,
+                      columns=columns, filter=filter, timestamp=timestamp,
+                      include_timestamp=include_timestamp, batch_size=batch_size,
+                      scan_batching=scan_batching, limit=limit,
+                      sorted_columns=sorted_columns, reverse=reverse)
+        ScanSpec.build(self.pool.compat, **kwargs)  # TypeError/ValueError now
+        kwargs = {k: v for k, v in kwargs.items() if v is not None}
+        if timeout is not None:
+            kwargs["timeout"] = timeout
         return PooledScanner(self, kwargs)
 
 

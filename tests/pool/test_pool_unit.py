@@ -419,6 +419,11 @@ def test_scan_bad_arguments():
         pool.table("t").scan(limit=0)
     with pytest.raises(TypeError):
         pool.table("t").scan(row_prefix=b"a", row_start=b"b")
+    with pytest.raises(ValueError):
+        pool.table("t").scan(batch_size=0)
+    with pytest.raises(TypeError):
+        pool.table("t").scan(row_start=5)
+    assert cluster.connections == []  # nothing was opened, let alone sent
 
 
 # ---------------------------------------------------------------- batch

@@ -126,6 +126,30 @@ def test_scanner_expiry_on_injected_clock():
         yield srv.stop()
 
 
+@pytest_twisted.inlineCallbacks
+def test_idle_connections_are_closed_like_hbase_threadpool_server():
+    from twisted.internet import task
+
+    reactor = _reactor()
+    clock = task.Clock()
+    srv = listen(0, clock=clock, idle_timeout=60)
+    try:
+        busy = yield connect(reactor, srv.host, srv.port)
+        idle = yield connect(reactor, srv.host, srv.port)
+        lost = idle.notify_lost()
+        clock.advance(40)
+        yield busy.call("getTableNames")  # activity re-arms the timer
+        clock.advance(40)
+        yield lost  # 80 s without a request: closed by the server
+        assert busy.connected and not idle.connected
+        yield busy.call("getTableNames")
+        yield busy.close()
+    finally:
+        yield srv.stop()
+    with pytest.raises(ValueError, match="idle_timeout"):
+        listen(0, idle_timeout=0)
+
+
 def test_cli_ready_line_split_and_clean_sigint():
     import thriftpy2.rpc
 

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Optional, Union
 
 from twisted.internet import defer
 
-from txhbase.protocol.server import HBaseServerFactory
+from txhbase.protocol.server import HBaseServerFactory, HBaseServerProtocol
 from txhbase.server.handler import HBaseHandler
 from txhbase.server.store import Store
 
@@ -34,33 +34,56 @@ def _as_bytes(value: Union[str, bytes], what: str) -> bytes:
     raise TypeError(f"{what} must be str or bytes, not {type(value).__name__}")
 
 
-class _TrackingFactory(HBaseServerFactory):
-    """Remembers its open connections so ``stop()`` can close them."""
+class _GatewayProtocol(HBaseServerProtocol):
+    """A server connection that the factory tracks, with TCP_NODELAY and an idle timeout."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def connectionMade(self) -> None:
+        # replies are written whole; Nagle would only delay them
+        set_no_delay = getattr(self.transport, "setTcpNoDelay", None)
+        if set_no_delay is not None:
+            set_no_delay(True)
+        self._idle = None
+        self.factory.connections.add(self)
+        self._arm()
+
+    def _arm(self) -> None:
+        timeout = self.factory.idle_timeout
+        if timeout:
+            if self._idle is not None and self._idle.active():
+                self._idle.reset(timeout)
+            else:
+                self._idle = self.factory.clock.callLater(timeout, self._idle_close)
+
+    def _idle_close(self) -> None:
+        log.debug("closing a connection idle for %.1f s", self.factory.idle_timeout)
+        self.transport.loseConnection()
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._idle is not None:
+            self._arm()
+        super().dataReceived(data)
+
+    def connectionLost(self, reason: Any = None) -> None:  # type: ignore[override]
+        self.factory.connections.discard(self)
+        if self._idle is not None and self._idle.active():
+            self._idle.cancel()
+        super().connectionLost(reason)
+
+
+class _TrackingFactory(HBaseServerFactory):
+    """Builds tracked connections so ``stop()`` can close them."""
+
+    def __init__(self, *args: Any, idle_timeout: Optional[float] = None, clock: Any = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.connections: set = set()
+        self.idle_timeout = idle_timeout
+        self.clock = clock
 
     def buildProtocol(self, addr: Any) -> Any:
-        p = super().buildProtocol(addr)
-        self.connections.add(p)
-        lost = p.connectionLost
-
-        def connection_lost(reason: Any = None) -> None:
-            self.connections.discard(p)
-            lost(reason)
-
-        p.connectionLost = connection_lost
-        made = p.connectionMade
-
-        def connection_made() -> None:
-            # replies are written whole; Nagle would only delay them
-            set_no_delay = getattr(p.transport, "setTcpNoDelay", None)
-            if set_no_delay is not None:
-                set_no_delay(True)
-            made()
-
-        p.connectionMade = connection_made
+        p = _GatewayProtocol(self.handler, self.transport, self.protocol_name,
+                             self.max_message_size)
+        p.factory = self
         return p
 
 
@@ -112,12 +135,15 @@ class RunningServer:
 def listen(port: int = 0, host: str = "127.0.0.1", *, reactor: Any = None,
            transport: str = "buffered", protocol: str = "binary",
            data_dir: Optional[str] = None, scanner_timeout: float = 60.0,
-           clock: Any = None) -> RunningServer:
+           clock: Any = None, idle_timeout: Optional[float] = None) -> RunningServer:
     """Start an embedded HBase Thrift1 gateway on ``host:port`` (0 = a free port).
 
     ``clock`` (an IReactorTime, default the reactor) gives server time and
     expires idle scanners after ``scanner_timeout`` seconds.  ``data_dir``
-    replays and then appends to a write-ahead log there.
+    replays and then appends to a write-ahead log there.  ``idle_timeout``
+    (seconds, default off) closes connections that send nothing for that
+    long, as HBase's threadpool gateway does after 60 s, so clients' pools
+    can be tested against it.
     """
     if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
         raise ValueError(f"port must be an int in 0..65535, not {port!r}")
@@ -129,6 +155,8 @@ def listen(port: int = 0, host: str = "127.0.0.1", *, reactor: Any = None,
         raise ValueError(f"protocol must be 'binary' or 'compact', not {protocol!r}")
     if scanner_timeout is not None and scanner_timeout < 0:
         raise ValueError("scanner_timeout must be >= 0")
+    if idle_timeout is not None and idle_timeout <= 0:
+        raise ValueError("idle_timeout must be > 0 (or None for no timeout)")
     if reactor is None:
         from twisted.internet import reactor  # noqa: N813
     if clock is None:
@@ -143,7 +171,8 @@ def listen(port: int = 0, host: str = "127.0.0.1", *, reactor: Any = None,
         wal.attach(store)
     handler = HBaseHandler(store, clock=clock, scanner_timeout=scanner_timeout, wal=wal,
                            server_name=b"localhost")
-    factory = _TrackingFactory(handler, transport, protocol)
+    factory = _TrackingFactory(handler, transport, protocol, idle_timeout=idle_timeout,
+                               clock=clock)
     try:
         lp = reactor.listenTCP(port, factory, interface=host)
     except Exception:

@@ -32,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
                    metavar="TABLE:KEY,KEY", help="pre-split a table at these row keys")
     p.add_argument("--scanner-timeout", type=float, default=60.0,
                    help="seconds before an idle scanner expires")
+    p.add_argument("--idle-timeout", type=float, default=None,
+                   help="close connections idle this many seconds (HBase: 60)")
     p.add_argument("--log-level", default="WARNING")
     return p
 
@@ -46,7 +48,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     srv = listen(args.port, args.host, reactor=reactor, transport=args.transport,
                  protocol=args.protocol, data_dir=args.data_dir,
-                 scanner_timeout=args.scanner_timeout)
+                 scanner_timeout=args.scanner_timeout, idle_timeout=args.idle_timeout)
     for table, keys in args.split:
         srv.split_table(table, keys)
     reactor.addSystemEventTrigger("before", "shutdown", srv.stop)

@@ -41,6 +41,9 @@ _K_STRUCT, _K_LIST, _K_MAP = 0, 1, 2
 # Fixed wire sizes of binary scalar types; others are variable.
 _BIN_FIXED = {T_BOOL: 1, T_BYTE: 1, T_DOUBLE: 8, T_I16: 2, T_I32: 4, T_I64: 8}
 _BIN_VALID = frozenset(_BIN_FIXED) | {T_STRING, T_STRUCT, T_MAP, T_SET, T_LIST}
+# The same sizes indexed by any byte value, 0 meaning "not a fixed-size type"
+# (a list index is cheaper than a dict lookup on the hot path).
+_BIN_SIZE = [_BIN_FIXED.get(t, 0) for t in range(256)]
 
 
 class _SkipperBase:
@@ -111,7 +114,7 @@ class BinarySkipper(_SkipperBase):
         pos = self.pos
         stack = self.stack
         vt = self.pending
-        fixed = _BIN_FIXED
+        fixed = _BIN_SIZE
         limit = self.max_message_size
         unpack = _unpack_i32
         while True:
@@ -140,8 +143,8 @@ class BinarySkipper(_SkipperBase):
                                 break
                             pos += 7 + n
                             continue
-                        size = fixed.get(t)
-                        if size is None or pos + 3 + size > end:
+                        size = fixed[t]
+                        if not size or pos + 3 + size > end:
                             break
                         pos += 3 + size
                     if pos >= end:
@@ -184,8 +187,8 @@ class BinarySkipper(_SkipperBase):
                                         break
                                     p += 7 + n
                                     continue
-                                size = fixed.get(t)
-                                if size is None:
+                                size = fixed[t]
+                                if not size:
                                     break
                                 p += 3 + size
                             if p >= end or buf[p] != T_STOP:
@@ -199,8 +202,8 @@ class BinarySkipper(_SkipperBase):
                     top[3] = rem - 1
                     vt = top[1] if not rem & 1 else top[2]
             # Skip one value of type vt starting at pos.
-            size = fixed.get(vt)
-            if size is not None:
+            size = fixed[vt]
+            if size:
                 if pos + size > end:
                     break
                 pos += size
@@ -228,10 +231,10 @@ class BinarySkipper(_SkipperBase):
                     raise ProtocolError(f"bad list element type {et}")
                 if n < 0:
                     raise ProtocolError(f"negative list size {n}")
-                esize = fixed.get(et)
-                if n > limit or (esize is not None and n * esize > limit):
+                esize = fixed[et]
+                if n > limit or n * esize > limit:
                     raise self._too_large("declared list", n)
-                if esize is not None:
+                if esize:
                     if pos + 5 + n * esize > end:
                         break
                     pos += 5 + n * esize
@@ -250,11 +253,11 @@ class BinarySkipper(_SkipperBase):
                     raise ProtocolError(f"bad map key/value types {kt}/{et}")
                 if n < 0:
                     raise ProtocolError(f"negative map size {n}")
-                ks = fixed.get(kt)
-                es = fixed.get(et)
-                if n > limit or (ks is not None and es is not None and n * (ks + es) > limit):
+                ks = fixed[kt]
+                es = fixed[et]
+                if n > limit or (ks and es and n * (ks + es) > limit):
                     raise self._too_large("declared map", n)
-                if ks is not None and es is not None:
+                if ks and es:
                     if pos + 6 + n * (ks + es) > end:
                         break
                     pos += 6 + n * (ks + es)

@@ -9,6 +9,7 @@ connection's default).
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from twisted.internet import defer
@@ -211,7 +212,6 @@ class Table:
         def split(regions: List[Any]) -> List[Scanner]:
             ranges = split_ranges(base.row_start, base.row_stop,
                                   sorted(r.startKey or b"" for r in regions), n)
-            from dataclasses import replace
             return [Scanner(self, replace(base, row_start=s, row_stop=e), timeout)
                     for s, e in ranges]
 

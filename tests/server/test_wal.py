@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 
@@ -99,7 +97,6 @@ def test_failed_write_fails_the_mutation(tmp_path):
 
 
 def _thrift_client(port):
-    import thriftpy2
     from thriftpy2.rpc import make_client
 
     from txhbase.protocol.idl import hbase

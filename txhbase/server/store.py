@@ -22,7 +22,7 @@ timestamps resolved, so replaying the records rebuilds the same store.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Optional
 
 from sortedcontainers import SortedDict
@@ -532,8 +532,3 @@ class Store:
             out.append((fam, qual, ts, value))
         out.sort(key=lambda c: (c[0], c[1]))
         return out
-
-
-def family_spec(name: bytes, **kwargs: Any) -> FamilySpec:
-    """Build a FamilySpec; a small convenience for tests and the CLI."""
-    return replace(FamilySpec(name), **kwargs)

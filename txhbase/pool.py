@@ -32,7 +32,7 @@ from txhbase import _retry
 from txhbase.batch import Batch
 from txhbase.protocol.idl import hbase
 from txhbase.scanner import ScanSpec
-from txhbase.table import split_ranges
+from txhbase.table import Table, split_ranges
 from txhbase.errors import AllServersUnavailable, NoConnectionsAvailable
 
 log = logging.getLogger(__name__)
@@ -766,6 +766,16 @@ def _as_bytes(value: Any) -> Any:
     return value.encode("utf-8") if isinstance(value, str) else value
 
 
+class _DryConnection:
+    """Stands in for a Connection to run a Table method's argument checks only."""
+
+    def __init__(self, compat: str) -> None:
+        self.compat = compat
+
+    def call(self, name: str, *args: Any, timeout: Optional[float] = None) -> defer.Deferred:
+        return defer.Deferred()  # never sent, never fired
+
+
 class PooledTable:
     """A Table whose every call draws a connection from the pool.
 
@@ -788,6 +798,9 @@ class PooledTable:
         return f"<PooledTable {self.name!r}>"
 
     def _call(self, method: str, args: tuple, kwargs: dict) -> defer.Deferred:
+        # Argument errors raise here, at once, as Table's do: a dry run of the
+        # method against a connection that sends nothing.
+        getattr(Table(b"dry-run", _DryConnection(self.pool.compat)), method)(*args, **kwargs)
         return self.pool._call(self, method, args, kwargs)
 
     # reads

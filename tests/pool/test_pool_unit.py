@@ -516,3 +516,17 @@ def test_abandoned_scanner_returns_its_lease():
     clock.advance(0)
     assert pool.stats.in_use == 0 and pool.stats.disposed == 1
     assert result(pool.table("t").row(b"row00")) == {b"cf:c0": b"v0", b"cf:c1": b"v1", b"cf:c2": b"v2"}
+
+
+@pytest.mark.parametrize("call", [
+    lambda t: t.put(b"r", {b"cf:a": "not bytes"}),
+    lambda t: t.put(b"r", {b"nofamily": b"x"}),
+    lambda t: t.row(5),
+    lambda t: t.counter_inc(b"r", b"cf:n", "1"),
+    lambda t: t.rows("not a list"),
+])
+def test_bad_input_raises_at_once_and_opens_nothing(call):
+    pool, cluster, clock, _ = make(A, size=1)
+    with pytest.raises((TypeError, ValueError)):
+        call(pool.table("t"))
+    assert cluster.connections == [] and pool.stats.calls == 0

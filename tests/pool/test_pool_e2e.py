@@ -384,3 +384,22 @@ async def test_keep_warm_calls_idle_connections(gateway, proxies):
         assert pool.stats.in_use == 0 and pool.stats.opened == 2 and pool.stats.disposed == 0
     finally:
         await pool.close()
+
+
+@pytest.mark.backend
+@pytest_twisted.ensureDeferred
+async def test_slow_but_timely_gateways_are_not_marked_down(gateway, proxies, row_prefix):
+    pool = make_pool(gateway, proxies, size=2)
+    table = pool.table(TABLE)
+    try:
+        await table.put(row_prefix + b"d", {b"cf:v": b"1"})
+        for p in proxies:
+            p.delay = 0.3  # well under the 1.5 s call timeout
+        start = reactor.seconds()
+        assert await bounded(table.row(row_prefix + b"d")) == {b"cf:v": b"1"}
+        assert reactor.seconds() - start >= 0.3
+        assert pool.stats.retries == 0 and pool.stats.failures == {}
+    finally:
+        for p in proxies:
+            p.delay = 0.0
+        await pool.close()

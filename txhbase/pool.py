@@ -14,6 +14,29 @@ connection, runs the call, returns the lease and retries under
 
 Time (pool timeouts, back-off, server down intervals, keep-warm) runs on the
 ``clock`` passed in, so tests use ``task.Clock``.
+
+Example::
+
+    pool = ConnectionPool(8, servers=["gw1:9090", "gw2:9090", "gw3:9090"],
+                          timeout=5000, keepalive=30, pool_timeout=10)
+    table = pool.table("events")
+
+    @inlineCallbacks
+    def record(key, data):
+        yield table.put(key, data)                 # retried on another gateway if needed
+        try:
+            n = yield table.counter_inc(key, b"cf:hits")
+        except TxHBaseError as e:
+            if e.maybe_applied:                     # reply lost: never repeated for you
+                log.warning("hit may or may not be counted (%s)", e.servers)
+
+    async def report():
+        async for key, data in table.scan(row_prefix=b"2026-"):   # survives a gateway loss
+            ...
+        async with pool.connection() as conn:      # a plain leased Connection
+            print(await conn.tables())
+
+    pool.stats.as_dict()   # opened, in_use, waiting, retries, failures per gateway
 """
 from __future__ import annotations
 

@@ -12,6 +12,9 @@ and server each get a core; the client is txhbase.protocol.connect keeping
 - scan: full-table scans with ``scannerGetList(id, 1000)``, by one scanner
   and by ``--scanners`` concurrent range scanners (so client decoding and
   server work overlap), for 10-column rows and for 1-column rows.
+- server: the same gets and 10-column scans with no client at all (encoded
+  requests fed to a server protocol in this process, replies encoded and
+  dropped): the server's own capacity, apart from the client's CPU.
 - memory: ``--cells`` 100-byte cells (10 per row) put straight into a
   ``Store`` in this process, measured with tracemalloc: bytes per cell and
   overhead per cell (total minus the 100 value bytes).
@@ -124,6 +127,66 @@ def bench_scan(client, table: bytes, rows: int, seconds: float, scanners: int = 
     return total[0] / (time.perf_counter() - start)
 
 
+def bench_server_only(rows: int, seconds: float, protocol: str = "binary",
+                      transport: str = "buffered") -> dict:
+    """Server capacity without a client: encoded calls fed to one server protocol.
+
+    Requests are pre-encoded, replies go to a StringTransport; what remains
+    is decode + dispatch + handler + encode, i.e. the server's CPU per call.
+    """
+    from twisted.internet.testing import StringTransport
+
+    from txhbase.protocol.client import METHODS
+    from txhbase.protocol.codec import CALL, make_codec
+    from txhbase.protocol.framing import frame
+    from txhbase.protocol.server import HBaseServerFactory
+    from txhbase.server.handler import HBaseHandler
+
+    clock = task.Clock()
+    h = HBaseHandler(Store(), clock=clock)
+    h.createTable(b"t", [hbase.ColumnDescriptor(name=b"cf", maxVersions=1)])
+    for i in range(rows):
+        h.mutateRow(b"t", b"row%08d" % i, [hbase.Mutation(column=c, value=VALUE) for c in COLS],
+                    {})
+    codec = make_codec(protocol)
+    wrap = frame if transport == "framed" else (lambda b: b)
+    spec = METHODS["getRowWithColumns"]
+    rng = random.Random(2)
+    batch = b"".join(wrap(codec.encode("getRowWithColumns", CALL, i, spec.args_cls(
+        b"t", b"row%08d" % rng.randrange(rows), COLS, {}))) for i in range(64))
+    proto = HBaseServerFactory(h, transport, protocol).buildProtocol(None)
+    tr = StringTransport()
+    proto.makeConnection(tr)
+    n = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        proto.dataReceived(batch)
+        tr.clear()
+        n += 64
+    gets = n / (time.perf_counter() - start)
+    n = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        sid = h.scannerOpen(b"t", b"", [], {})
+        while True:
+            got = h.scannerGetList(sid, 1000)
+            if not got:
+                break
+            n += len(got)
+            codec.encode("scannerGetList", 2, 1, _scan_result(got))
+        h.scannerClose(sid)
+    return {"server_only_gets_per_s": gets,
+            "server_only_scan_rows_per_s_10col": n / (time.perf_counter() - start)}
+
+
+def _scan_result(rows: list) -> object:
+    from txhbase.protocol.client import METHODS
+
+    r = METHODS["scannerGetList"].result_cls()
+    r.success = rows
+    return r
+
+
 def bench_memory(cells: int) -> dict:
     store = Store(clock=lambda: 1_700_000_000_000)
     t = store.create_table(b"m", [FamilySpec(b"cf", max_versions=1)])
@@ -179,7 +242,7 @@ def main(argv=None) -> None:
                    help="concurrent range scanners for the pipelined scan figure")
     p.add_argument("--transport", default="buffered")
     p.add_argument("--protocol", default="binary")
-    p.add_argument("--only", default="gets,scan,memory")
+    p.add_argument("--only", default="gets,scan,server,memory")
     args = p.parse_args(argv)
     args.only = set(args.only.split(","))
     results = {}
@@ -195,6 +258,8 @@ def main(argv=None) -> None:
             if e.code:
                 raise
         results.update(out)
+    if "server" in args.only:
+        results.update(bench_server_only(args.rows, args.seconds, args.protocol, args.transport))
     if "memory" in args.only:
         results.update(bench_memory(args.cells))
     for k, v in results.items():

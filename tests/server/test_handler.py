@@ -392,6 +392,12 @@ def test_check_and_put(hf):
     assert h.checkAndPut(T, b"r", b"cf:a", None, put(b"cf:b", b"3")) is False
     assert h.checkAndPut(T, b"r", b"cf:a", b"x", put(b"cf:b", b"4")) is True
     assert h.get(T, b"r", b"cf:b")[0].value == b"4"
+    # a null or empty expected value matches a missing or an empty column
+    h.mutateRow(T, b"e", [put(b"cf:a", b"")])
+    assert h.checkAndPut(T, b"e", b"cf:a", None, put(b"cf:b", b"1")) is True
+    assert h.checkAndPut(T, b"e", b"cf:a", b"", put(b"cf:b", b"2")) is True
+    assert h.checkAndPut(T, b"e", b"cf:zz", b"", put(b"cf:b", b"3")) is True
+    assert h.checkAndPut(T, b"e", b"cf:b", b"", put(b"cf:b", b"4")) is False
     with pytest.raises(TApplicationException):
         h.checkAndPut(T, b"r", b"cf", b"x", m)
     with pytest.raises(hbase.IllegalArgument):

@@ -782,8 +782,10 @@ class HBaseHandler:
         self.store.check_families(t, {check[0], target[0]})
         now = self._now()
         cur = self.store.latest(t, row, check[0], check[1], now)
-        if value is None:
-            ok = cur is None
+        if not value:
+            # HRegion.checkAndMutate: a null or empty expected value matches a
+            # missing column or an empty one (ifNotExists is ifEquals(null))
+            ok = cur is None or cur[1] == b""
         else:
             ok = cur is not None and cur[1] == bytes(value)
         if not ok:

@@ -199,3 +199,40 @@ def test_errors_reach_the_client(conn, table, row_prefix):
     with pytest.raises(Exception) as ei:
         table.put(row_prefix + b"e", {b"nofam:a": b"v"})
     assert type(ei.value).__name__ == "IOError"
+
+
+def test_rows_and_cells_options(table, row_prefix):
+    a, b = row_prefix + b"a", row_prefix + b"b"
+    table.put(a, {b"cf1:x": b"1", b"cf1:y": b"2", b"cf2:z": b"3"}, timestamp=10)
+    table.put(a, {b"cf1:x": b"1new"}, timestamp=20)
+    table.put(b, {b"cf1:x": b"b1"}, timestamp=30)
+    got = dict(table.rows([a, b], columns=[b"cf1:x"], include_timestamp=True))
+    assert got == {a: {b"cf1:x": (b"1new", 20)}, b: {b"cf1:x": (b"b1", 30)}}
+    assert dict(table.rows([a, b], timestamp=20)) == {
+        a: {b"cf1:x": b"1", b"cf1:y": b"2", b"cf2:z": b"3"}}
+    assert table.cells(a, b"cf1:x", include_timestamp=True) == [(b"1new", 20), (b"1", 10)]
+    assert table.cells(a, b"cf1:nope") == []
+    assert not table.rows([])  # happybase answers {} without a call
+
+
+def test_batch_transaction_rolls_nothing_back_but_sends_nothing_on_error(table, row_prefix):
+    r = row_prefix + b"tx"
+    with pytest.raises(ValueError):
+        with table.batch(transaction=True) as b:
+            b.put(r, {b"cf1:a": b"1"})
+            raise ValueError("abort")
+    assert table.row(r) == {}
+    with table.batch(transaction=True) as b:
+        b.put(r, {b"cf1:a": b"1"})
+        b.delete(r, columns=[b"cf2"])
+    assert table.row(r) == {b"cf1:a": b"1"}
+
+
+def test_put_then_delete_then_put_in_quick_succession(table, row_prefix):
+    """Back-to-back server-time writes of one row apply in order (HBase's RPCs are >= 1 ms apart)."""
+    r = row_prefix + b"q"
+    for i in range(5):
+        table.put(r, {b"cf1:a": b"%d" % i})
+        table.delete(r, columns=[b"cf1:a"])
+        table.put(r, {b"cf1:a": b"final%d" % i})
+        assert table.row(r) == {b"cf1:a": b"final%d" % i}

@@ -553,8 +553,10 @@ class ConnectionPool:
     @defer.inlineCallbacks
     def _open_new(self, avoid: frozenset) -> Any:
         """Open a connection on the best healthy gateway, failing over to the next."""
+        tried: set = set()
         while True:
-            server = self._pick_server(avoid)  # raises AllServersUnavailable
+            server = self._pick_server(avoid, tried)  # raises AllServersUnavailable
+            tried.add(server.address)
             self._opening += 1
             server.connections += 1
             try:
@@ -589,13 +591,15 @@ class ConnectionPool:
             self._checkout(rec)
             return rec
 
-    def _pick_server(self, avoid: frozenset) -> _Server:
+    def _pick_server(self, avoid: frozenset, tried: frozenset | set = frozenset()) -> _Server:
+        """The gateway for a new connection: up, not yet tried by this lease,
+        not in ``avoid`` if possible, with the fewest connections."""
         now = self.clock.seconds()
-        up = [s for s in self._servers if not s.is_down(now)]
+        up = [s for s in self._servers if not s.is_down(now) and s.address not in tried]
         if not up:
             errors = {s.address: s.last_error for s in self._servers}
             detail = "; ".join(f"{a}: {type(e).__name__}: {e}" for a, e in errors.items())
-            raise AllServersUnavailable(f"every gateway is marked down ({detail})", errors)
+            raise AllServersUnavailable(f"no gateway available, each is down or failed ({detail})", errors)
         preferred = [s for s in up if s.address not in avoid] or up
         turn = next(self._rr)
         n = len(preferred)

@@ -530,3 +530,11 @@ def test_bad_input_raises_at_once_and_opens_nothing(call):
     with pytest.raises((TypeError, ValueError)):
         call(pool.table("t"))
     assert cluster.connections == [] and pool.stats.calls == 0
+
+
+def test_each_lease_tries_each_gateway_once_even_without_down_interval():
+    pool, cluster, clock, _ = make(A, B, down_interval=0.0)
+    cluster.servers[A].up = cluster.servers[B].up = False
+    exc = failure(pool.connection(), errors.AllServersUnavailable)
+    assert set(exc.errors) == {A, B}
+    assert pool.stats.failures == {A: 1, B: 1}

@@ -1093,3 +1093,44 @@ def test_arbitrary_bytes_never_crash_the_parser(data):
         parse_filter(data)
     except FilterError:
         pass
+
+
+@pytest.mark.parametrize("pattern, value, matches", [
+    (r"\Qa.b\E", b"a.b", True),          # Java quoting
+    (r"\Qa.b\E", b"axb", False),
+    (r"ab\z", b"ab", True),               # \z: the very end
+    (r"ab\z", b"ab\n", False),
+    (r"ab$", b"ab\r\n", True),            # Java '$' also before a final \r\n, \r, \u2028 ...
+    (r"ab$", b"ab\r", True),
+    (r"ab$", b"ab\nx", False),
+    (r"ab\Z", b"ab\n", True),
+    (r"\h", b"a\tb", True),
+    (r"\R", b"a\r\nb", True),
+    (r"(?<word>it)'s \k<word>", b"it's it", True),   # named groups
+    (r"\x{3a3}", "\u03a3".encode(), True),
+    (r"\p{Lu}{3}", "CAF\u00c9".encode(), True),   # Unicode categories
+    (r"\p{Lu}{4}", "CAF\u00c9".encode(), True),
+    (r"\p{Lu}{4}", b"CAFe", False),
+    (r"[\p{Alpha}]+$", b"abc", True),
+    (r"\P{Alpha}", b"abc", False),
+    ("(?iu)caf\u00e9", "CAF\u00c9".encode(), True),   # (?u): Unicode case folding
+    ("(?i)\u00e9", "\u00c9".encode(), False),           # without it, ASCII only
+    (r"(?u)^\w+$", "caf\u00e9".encode(), False),        # (?u) keeps \w ASCII
+    (r"(?U)^\w+$", "caf\u00e9".encode(), True),
+    (r"a(?i)b", b"aB", True),                          # flags in the middle
+    (r"a(?i)b", b"AB", True),      # ... at top level they reach back (Pattern.flags() is shipped)
+    (r"a(?i)b(?-i)", b"AB", False),
+    (r"(?i)c(?-i)AF", b"CAF", True),
+    (r"(?i)c(?-i)AF", b"CaF", False),
+    (r"(x(?i)y)Z", b"xYZ", True),
+    (r"(x(?i)y)Z", b"xYz", False),
+    (r"\bcaf\b", "caf\u00e9".encode(), False),         # Unicode-aware \b
+])
+def test_java_regex_syntax(pattern, value, matches):
+    text = "ValueFilter(=, 'regexstring:" + pattern.replace("'", "''") + "')"
+    table = [(b"r", [(b"f", b"q", 1, value)])]
+    assert bool(scan(text.encode("utf-8"), table=table)) is matches
+
+
+def test_unsupported_java_regex_property_is_a_filter_error():
+    assert "unsupported" in errors("ValueFilter(=, 'regexstring:\\p{InGreek}')")

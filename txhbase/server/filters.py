@@ -47,6 +47,7 @@ from __future__ import annotations
 import bisect
 import re
 import struct
+import warnings
 from typing import Callable, Optional, Sequence, Union
 
 __all__ = [
@@ -147,13 +148,7 @@ class Comparator:
         self._pattern = None
         self._needle = ""
         if kind in ("regexstring", "regexstringnocase"):
-            flags = re.DOTALL | re.ASCII
-            if kind == "regexstringnocase":
-                flags |= re.IGNORECASE
-            try:
-                self._pattern = re.compile(value.decode("utf-8", "replace"), flags)
-            except re.error as exc:
-                raise FilterError(f"invalid regular expression {value!r}: {exc}") from None
+            self._pattern = _compile_java_regex(value, kind == "regexstringnocase")
         elif kind == "substring":
             self._needle = value.decode("utf-8", "replace").lower()
 
@@ -205,6 +200,298 @@ class Comparator:
 
 
 _COMPARATOR_TYPES = ("binary", "binaryprefix", "regexstring", "regexstringnocase", "substring")
+
+
+def _compile_java_regex(value: bytes, nocase: bool) -> "re.Pattern[str]":
+    """RegexStringComparator's Pattern.compile(expr, DOTALL [| CASE_INSENSITIVE])."""
+    try:
+        pattern, unicode_case = java_regex(value.decode("utf-8", "replace"))
+        flags = re.DOTALL | (0 if unicode_case else re.ASCII) | (re.IGNORECASE if nocase else 0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # FutureWarning about nested sets
+            return re.compile(pattern, flags)
+    except (re.error, ValueError, OverflowError, RecursionError) as exc:
+        raise FilterError(f"invalid regular expression {_text(value)!r}: {exc}") from None
+
+
+# ---------------------------------------------------------------------------
+# Java regular expressions on Python's ``re``
+# ---------------------------------------------------------------------------
+#
+# HBase compiles regexstring comparators with java.util.regex.Pattern.  The
+# common syntax is the same as Python's; the constructs below differ and are
+# rewritten so that the same patterns are accepted and match the same text.
+# Not reproduced: nested classes / '&&' intersections inside [...], and the
+# Unicode-aware \b of JDKs before 19 beyond what (?u:\b) gives.
+
+_JAVA_END = "(?=(?:\r\n|[\n\r\x85\u2028\u2029])?\\Z)"  # Java '$' and '\Z' without MULTILINE
+_JAVA_ESCAPES_OUT = {
+    "z": "\\Z",
+    "Z": _JAVA_END,
+    "R": "(?:\r\n|[\n\x0b\x0c\r\x85\u2028\u2029])",
+    "h": "[ \t\xa0\u1680\u180e\u2000-\u200a\u202f\u205f\u3000]",
+    "H": "[^ \t\xa0\u1680\u180e\u2000-\u200a\u202f\u205f\u3000]",
+    "v": "[\n\x0b\x0c\r\x85\u2028\u2029]",
+    "V": "[^\n\x0b\x0c\r\x85\u2028\u2029]",
+    "e": "\x1b",
+    "b": "(?u:\\b)",
+    "B": "(?u:\\B)",
+}
+_JAVA_ESCAPES_IN = {  # inside [...]: the members only
+    "h": " \t\xa0\u1680\u180e\u2000-\u200a\u202f\u205f\u3000",
+    "v": "\n\x0b\x0c\r\x85\u2028\u2029",
+    "e": "\x1b",
+}
+_POSIX = {  # java.util.regex POSIX classes (US-ASCII)
+    "Lower": "a-z", "Upper": "A-Z", "ASCII": "\x00-\x7f", "Alpha": "a-zA-Z", "Digit": "0-9",
+    "Alnum": "a-zA-Z0-9", "Punct": "!-/:-@\\[-`{-~", "Graph": "!-~", "Print": " -~",
+    "Blank": " \t", "Cntrl": "\x00-\x1f\x7f", "XDigit": "0-9a-fA-F", "Space": " \t\n\x0b\x0c\r",
+}
+
+
+def _class_escape(ch: str) -> str:
+    return "\\" + ch if ch in "\\]^-[" else ch
+
+
+def _ranges_text(ranges: list) -> str:
+    parts = []
+    for lo, hi in ranges:
+        parts.append(_class_escape(chr(lo)) if lo == hi
+                     else _class_escape(chr(lo)) + "-" + _class_escape(chr(hi)))
+    return "".join(parts)
+
+
+_CATEGORY_CACHE: dict = {}
+
+
+def _category_members(name: str, negate: bool) -> str:
+    """Members (for use inside [...]) of a Unicode general category such as L or Lu."""
+    key = (name, negate)
+    if key not in _CATEGORY_CACHE:
+        import unicodedata
+
+        ranges: list = []
+        start = None
+        for cp in range(0x110001):
+            inside = cp <= 0x10FFFF and unicodedata.category(chr(cp)).startswith(name) != negate
+            if inside and start is None:
+                start = cp
+            elif not inside and start is not None:
+                ranges.append((start, cp - 1))
+                start = None
+        _CATEGORY_CACHE[key] = _ranges_text(ranges)
+    return _CATEGORY_CACHE[key]
+
+
+def _property_members(name: str, negate: bool) -> str:
+    if name in _POSIX:
+        members = _POSIX[name]
+        if not negate:
+            return members
+        return _category_members_from_class(members)
+    for prefix in ("general_category=", "gc=", "Is"):
+        if name.startswith(prefix):
+            name = name[len(prefix):]
+            break
+    if len(name) in (1, 2) and name[0] in "LMNPSZC" and (len(name) == 1 or name[1].islower()):
+        return _category_members(name, negate)
+    raise FilterError(f"unsupported regular expression property \\p{{{name}}}")
+
+
+def _category_members_from_class(members: str) -> str:
+    """The complement of a small ASCII class, as members."""
+    rx = re.compile("[" + members + "]")
+    ranges: list = []
+    start = None
+    for cp in range(0x110001):
+        inside = cp <= 0x10FFFF and not rx.match(chr(cp))
+        if inside and start is None:
+            start = cp
+        elif not inside and start is not None:
+            ranges.append((start, cp - 1))
+            start = None
+    return _ranges_text(ranges)
+
+
+_ASCII_CLASSES = {"w": "a-zA-Z0-9_", "d": "0-9", "s": " \t\n\x0b\x0c\r"}
+_FLAG_GROUP = re.compile(r"\(\?([idmsuxU]*)(?:-([idmsuxU]*))?([:)])")
+
+
+def _top_level_flags(pattern: str) -> set:
+    """Inline flags still on at the end of the top-level sequence.
+
+    HBase ships the comparator to the region server as (pattern, flags()),
+    and java.util.regex folds top-level "(?i)"-style groups into flags(), so
+    there they apply to the whole pattern: "a(?i)b" matches "AB".
+    """
+    on: set = set()
+    depth = 0
+    in_class = False
+    i = 0
+    n = len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            if pattern[i + 1:i + 2] == "Q":
+                end = pattern.find("\\E", i + 2)
+                i = n if end < 0 else end + 2
+                continue
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+            if pattern[i + 1:i + 2] == "]":
+                i += 1
+        elif c == "(":
+            m = _FLAG_GROUP.match(pattern, i)
+            if m and m.group(3) == ")" and depth == 0:
+                on |= set(m.group(1))
+                on -= set(m.group(2) or "")
+                i = m.end()
+                continue
+            depth += 1
+        elif c == ")" and depth:
+            depth -= 1
+        i += 1
+    return on
+
+
+def java_regex(pattern: str) -> tuple:
+    """``(python_pattern, unicode_case)`` for a java.util.regex pattern.
+
+    ``unicode_case`` (Java's (?u) or (?U)) means: compile without re.ASCII,
+    \\w, \\d and \\s then being spelled out as ASCII classes unless (?U) asked
+    for Unicode ones too.
+    """
+    flag_groups = re.findall(r"\(\?([idmsuxU]*)(?:-[idmsuxU]*)?[:)]", pattern)
+    ascii_classes = any("u" in g for g in flag_groups) and not any("U" in g for g in flag_groups)
+    final = _top_level_flags(pattern)
+    out: list = []
+    if "i" in final:
+        out.append("(?i)")
+    if "x" in final:
+        out.append("(?x)")
+    if "m" in final:
+        out.append("(?m)")
+    i = 0
+    n = len(pattern)
+    depth = 0          # inside [...] when > 0
+    multiline = "m" in final
+    unicode_case = False
+    scoped = [0]       # per open group: "(?flags:" groups opened for a mid-pattern "(?flags)"
+    while i < n:
+        c = pattern[i]
+        if c == "\\" and i + 1 < n:
+            d = pattern[i + 1]
+            if d == "Q":
+                end = pattern.find("\\E", i + 2)
+                literal = pattern[i + 2:] if end < 0 else pattern[i + 2:end]
+                out.append("".join(_class_escape(ch) for ch in literal) if depth else re.escape(literal))
+                i = n if end < 0 else end + 2
+                continue
+            if d in "pP":
+                if pattern[i + 2:i + 3] == "{":
+                    close = pattern.find("}", i + 3)
+                    if close < 0:
+                        raise FilterError("unclosed \\p{...} in regular expression")
+                    name, i_next = pattern[i + 3:close], close + 1
+                else:
+                    name, i_next = pattern[i + 2:i + 3], i + 3
+                members = _property_members(name, d == "P")
+                out.append(members if depth else "[" + members + "]")
+                i = i_next
+                continue
+            if d == "x" and pattern[i + 2:i + 3] == "{":
+                close = pattern.find("}", i + 3)
+                try:
+                    ch = chr(int(pattern[i + 3:close], 16)) if close > 0 else None
+                except (ValueError, OverflowError):
+                    ch = None
+                if ch is None:
+                    raise FilterError("bad \\x{...} escape in regular expression")
+                out.append(_class_escape(ch) if depth else re.escape(ch))
+                i = close + 1
+                continue
+            if d == "k" and pattern[i + 2:i + 3] == "<":
+                close = pattern.find(">", i + 3)
+                if close > 0:
+                    out.append(f"(?P={pattern[i + 3:close]})")
+                    i = close + 1
+                    continue
+            if ascii_classes and d.lower() in _ASCII_CLASSES:
+                members = _ASCII_CLASSES[d.lower()]
+                if depth and d.islower():
+                    out.append(members)
+                elif depth:  # a negated class inside [...]: spell out its complement
+                    out.append(_category_members_from_class(members))
+                else:
+                    out.append(("[" if d.islower() else "[^") + members + "]")
+                i += 2
+                continue
+            table = _JAVA_ESCAPES_IN if depth else _JAVA_ESCAPES_OUT
+            if d in table:
+                out.append(table[d])
+            else:
+                out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if depth:
+            if c == "[":
+                out.append("\\[")  # Java nests classes; treated as a literal here
+            else:
+                if c == "]" and not (out and out[-1] in ("[", "[^")):
+                    depth -= 1
+                out.append(c)
+            i += 1
+            continue
+        if c == "[":
+            depth = 1
+            if pattern[i + 1:i + 2] == "^":
+                out.append("[^")
+                i += 2
+            else:
+                out.append("[")
+                i += 1
+            continue
+        if c == "(" and pattern.startswith("(?", i):
+            m = _FLAG_GROUP.match(pattern, i)
+            if m and (m.group(1) or m.group(2) is not None or m.group(3) == ":"):
+                on, off = m.group(1), m.group(2) or ""
+                if "m" in on:
+                    multiline = True
+                if "u" in on or "U" in on:
+                    unicode_case = True
+                on = on.replace("u", "").replace("U", "").replace("d", "")
+                off = off.replace("u", "").replace("U", "").replace("d", "")
+                flags = on + ("-" + off if off else "")
+                if m.group(3) == ":":
+                    out.append("(?" + flags + ":")
+                    scoped.append(0)
+                elif flags:
+                    # Java applies "(?i)" from here to the end of the group; Python
+                    # only allows that at the very start: scope it explicitly.
+                    out.append("(?" + flags + ":")
+                    scoped[-1] += 1
+                i = m.end()
+                continue
+        if c == "(":
+            scoped.append(0)
+            if pattern.startswith("(?<", i) and pattern[i + 3:i + 4] not in ("=", "!"):
+                out.append("(?P<")
+                i += 3
+                continue
+        elif c == ")" and len(scoped) > 1:
+            out.append(")" * scoped.pop())
+        if c == "$" and not multiline:
+            out.append(_JAVA_END)
+            i += 1
+            continue
+        out.append(c)
+        i += 1
+    out.append(")" * scoped[0])
+    return "".join(out), unicode_case
 
 
 # ---------------------------------------------------------------------------

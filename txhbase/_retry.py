@@ -86,9 +86,13 @@ _CONNECT_ERRORS = (
 
 
 def not_sent(exc: BaseException) -> bool:
-    """True when the failure proves the call never reached the server."""
-    if isinstance(exc, errors.ConnectionLost):
-        return exc.sent is False
+    """True when the failure proves the call never reached the server.
+
+    Any error with ``sent=False`` counts (``ConnectionLost`` has it; a
+    connect ``TimeoutError`` that carried it would be retried as unsent too).
+    """
+    if getattr(exc, "sent", None) is False:
+        return True
     return isinstance(exc, _CONNECT_ERRORS)
 
 

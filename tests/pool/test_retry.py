@@ -69,3 +69,11 @@ def test_annotate():
     a = [_retry.Attempt("h:1", e, True, 0.0), _retry.Attempt("h:2", e, True, 1.0)]
     assert _retry.annotate(e, a, True) is e
     assert e.servers == ("h:1", "h:2") and len(e.attempts) == 2 and e.maybe_applied is True
+
+
+def test_any_error_marked_unsent_is_retried_as_unsent():
+    exc = errors.TimeoutError("connecting to h:1 timed out")
+    assert _retry.classify(exc, _retry.UNSAFE).maybe_applied is True
+    exc.sent = False
+    v = _retry.classify(exc, _retry.UNSAFE)
+    assert v.retry and v.maybe_applied is False

@@ -403,3 +403,37 @@ async def test_slow_but_timely_gateways_are_not_marked_down(gateway, proxies, ro
         for p in proxies:
             p.delay = 0.0
         await pool.close()
+
+
+@pytest.mark.backend
+@pytest_twisted.ensureDeferred
+async def test_gateway_idle_timeout_reopen_and_keep_warm(gateway):
+    if gateway.backend != "embedded":
+        pytest.skip("needs an embedded server with a short idle timeout")
+    from txhbase import server as embedded
+
+    srv = embedded.listen(0, transport=gateway.transport, protocol=gateway.protocol,
+                          idle_timeout=0.3)
+    conn = Connection("127.0.0.1", srv.port, transport=gateway.transport,
+                      protocol=gateway.protocol, timeout=5000)
+    await conn.create_table(TABLE, {"cf": {}})
+    await conn.close()
+    servers = [f"127.0.0.1:{srv.port}"]
+    opts = dict(transport=gateway.transport, protocol=gateway.protocol, timeout=CALL_TIMEOUT_MS)
+    cold = ConnectionPool(1, servers=servers, **opts)
+    warm = ConnectionPool(1, servers=servers, keepalive=0.1, **opts)
+    try:
+        for pool in (cold, warm):
+            await pool.table(TABLE).exists(b"x")
+        await sleep(0.8)  # the gateway closes connections idle for 0.3 s
+        for pool in (cold, warm):
+            assert await bounded(pool.table(TABLE).exists(b"x")) is False
+            assert pool.stats.retries == 0 and pool.stats.failed_calls == 0
+        (cold_rec,) = cold._all.values()
+        (warm_rec,) = warm._all.values()
+        assert cold_rec.conn.connects == 2  # reopened under the caller, silently
+        assert warm_rec.conn.connects == 1  # kept warm: never closed as idle
+    finally:
+        await cold.close()
+        await warm.close()
+        await srv.stop()

@@ -337,6 +337,34 @@ def test_family_ttl_and_cell_ttl_expire_on_the_clock():
     assert rows_of(h.getRow(b"ttl", b"r")) == [(b"r", {b"g:a": b"w"})]
 
 
+def test_delete_with_an_expired_ttl_marker_deletes_nothing(hf):
+    h, ft = hf
+    h.mutateRowTs(T, b"r", [put(b"cf:a", b"v")], 10)
+    ttl = {b"_ttl": (1000).to_bytes(8, "big")}
+    h.deleteAllRowTs(T, b"r", 10, ttl)  # marker at ts 10 + 1 s: long expired
+    h.deleteAllTs(T, b"r", b"cf:a", 10, ttl)
+    h.mutateRowTs(T, b"r", [delete(b"cf")], 10, ttl)
+    assert h.get(T, b"r", b"cf:a")[0].value == b"v"
+    h.deleteAllRow(T, b"r", ttl)  # at server time the marker is alive
+    assert h.get(T, b"r", b"cf:a") == []
+
+
+def test_bad_filter_is_reported_before_a_missing_table(hf):
+    pytest.importorskip("txhbase.server.filters")
+    h, _ = hf
+    with pytest.raises(TApplicationException):
+        h.scannerOpenWithScan(b"missing", hbase.TScan(filterString=b"Nope("))
+
+
+def test_append_reads_the_row_before_the_append(hf):
+    h, _ = hf
+    cells = h.append(hbase.TAppend(table=T, row=b"ap", columns=[b"cf:a", b"cf:a"],
+                                   values=[b"x", b"y"]))
+    assert [c.value for c in cells] == [b"x", b"y"]
+    assert cells[0].timestamp == cells[1].timestamp
+    assert h.get(T, b"ap", b"cf:a")[0].value == b"y"
+
+
 def test_atomic_increment(hf):
     h, ft = hf
     assert h.atomicIncrement(T, b"r", b"cf:n", 5) == 5

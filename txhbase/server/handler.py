@@ -20,6 +20,9 @@ Deliberate differences from a real gateway, and points to check against one
 
 - server timestamps (LATEST) of one row strictly increase (``issue_ts``):
   HBase's RPCs are >= 1 ms apart, ours are not;
+- deletes remove cells for good: a delete with a ``_ttl`` attribute whose
+  marker has already expired is ignored (as in HBase), but a marker that
+  expires later does not bring the cells back as it would in HBase;
 - versions beyond max_versions are pruned at write time (HBase may still
   return them from the memstore to a time-range read until a compaction);
 - ``majorCompact`` drops delete markers at once (HBase: asynchronously, and
@@ -612,9 +615,19 @@ class HBaseHandler:
                                      "Index 1 out of bounds for length 1")
         return puts, deletes
 
-    def _apply_deletes(self, t: st.Table, row: bytes, deletes: list, ts: int) -> None:
-        fams = {f for f, _ in deletes}
-        self.store.check_families(t, fams)
+    def _apply_deletes(self, t: st.Table, row: bytes, deletes: list, ts: int,
+                       attributes: Any = None) -> None:
+        """Apply ``(family | None, qualifier | None)`` deletes of versions <= ``ts``.
+
+        A ``_ttl`` attribute puts a TTL on HBase's delete markers too: a
+        marker already expired masks nothing, so such a delete changes
+        nothing.  (A marker expiring later would unmask the cells again in
+        HBase; ours are gone for good: a known difference.)
+        """
+        self.store.check_families(t, {f for f, _ in deletes if f is not None})
+        expiry = _ttl_expiry(attributes, ts)
+        if expiry is not None and expiry < self._now():
+            return
         for fam, qual in deletes:
             self.store.delete(t, row, ts, fam, qual)
 
@@ -639,7 +652,8 @@ class HBaseHandler:
         if deletes:
             # at LATEST, issue_ts puts the Delete and then the Put at
             # increasing timestamps, as HBase's two RPCs would be
-            self._apply_deletes(t, row, deletes, self.store.issue_ts(t, row) if latest else ts)
+            self._apply_deletes(t, row, deletes, self.store.issue_ts(t, row) if latest else ts,
+                                attributes)
         if puts:
             put_ts = self.store.issue_ts(t, row) if latest else ts
             self.store.put(t, row, puts, put_ts, _ttl_expiry(attributes, put_ts))
@@ -689,7 +703,7 @@ class HBaseHandler:
         for row, puts, deletes in batches:  # ... then every Delete
             if deletes:
                 self._apply_deletes(t, row, deletes,
-                                    self.store.issue_ts(t, row) if latest else ts)
+                                    self.store.issue_ts(t, row) if latest else ts, attributes)
         return self._durable()
 
     @_store_errors
@@ -713,7 +727,7 @@ class HBaseHandler:
         ts = _check_ts(timestamp)
         p = parse_column(column)
         self._apply_deletes(t, row, [(p[0], p[1] if len(p) == 2 else None)],
-                            self.store.issue_ts(t, row) if ts == LATEST else ts)
+                            self.store.issue_ts(t, row) if ts == LATEST else ts, attributes)
         return self._durable()
 
     @_store_errors
@@ -726,7 +740,8 @@ class HBaseHandler:
         t = self._table(tableName)
         row = _check_row(row)
         ts = _check_ts(timestamp)
-        self.store.delete(t, row, self.store.issue_ts(t, row) if ts == LATEST else ts)
+        self._apply_deletes(t, row, [(None, None)],
+                            self.store.issue_ts(t, row) if ts == LATEST else ts, attributes)
         return self._durable()
 
     def _increment_one(self, inc: Any) -> None:
@@ -800,13 +815,14 @@ class HBaseHandler:
     def _open(self, tableName: bytes, start: Any, stop: Any = None, columns: Any = None,
               max_ts: int = LATEST, *, prefix: Optional[bytes] = None, reverse: bool = False,
               filter_string: Any = None, batch: int = 0, sort_columns: bool = False) -> int:
-        t = self._table(tableName)
-        sel = _selection(columns)
-        self.store.check_families(t, _selection_families(sel))
+        name = check_table_name(tableName)
         rf = None
-        if filter_string is not None:
+        if filter_string is not None:  # HBase builds the Scan before opening the table
             rf = self._parse_filter(filter_string)
             rf.reversed = reverse
+        t = self.store.enabled_table(name)
+        sel = _selection(columns)
+        self.store.check_families(t, _selection_families(sel))
         sc = Scanner(t, bytes(start or b""), bytes(stop or b""), reverse=reverse,
                      prefix=prefix, select=sel, max_ts=max_ts, row_filter=rf,
                      batch=batch or 0, sort_columns=sort_columns)

@@ -523,12 +523,18 @@ class Store:
         """Append ``(family, qualifier, suffix)`` values; return ``(family, qualifier, ts, value)``."""
         self.check_families(t, (c[0] for c in cells))
         now = self.now()
+        base = self.issue_ts(t, row)
+        # every delta reads the row as it was before this append (HBase's
+        # reckonDeltas), so a column named twice appends to the old value twice
+        olds = [self.latest(t, row, fam, qual, now) for fam, qual, _ in cells]
         out = []
-        for fam, qual, suffix in cells:
-            old = self.latest(t, row, fam, qual, now)
+        for (fam, qual, suffix), old in zip(cells, olds):
             value = (old[1] if old else b"") + suffix
-            ts = self._rmw_ts(t, row, old)
-            self.put(t, row, [(fam, qual, value)], ts)
+            ts = base if old is None else max(base, old[0] + 1)
             out.append((fam, qual, ts, value))
+        for fam, qual, ts, value in out:
+            self.put(t, row, [(fam, qual, value)], ts)
+        if out:
+            self._issued[(t.name, row)] = max(c[2] for c in out)
         out.sort(key=lambda c: (c[0], c[1]))
         return out

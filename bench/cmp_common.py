@@ -95,6 +95,7 @@ class Measurement:
     cpu_s: float
     wall_s: float
     check: int  # rows/cells seen, so a client that silently did nothing is caught
+    maxrss_mb: float = 0.0  # the process's peak RSS so far (a high-water mark)
 
     @property
     def cpu_us_per_op(self) -> float:
@@ -115,7 +116,8 @@ class Meter:
     def stop(self, client: str, workload: str, ops: int, check: int) -> Measurement:
         wall = time.perf_counter() - self.wall0
         cpu = cpu_seconds() - self.cpu0
-        return Measurement(client, workload, ops, cpu, wall, check)
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+        return Measurement(client, workload, ops, cpu, wall, check, round(rss, 1))
 
 
 def emit(m: Measurement) -> None:

@@ -231,8 +231,37 @@ def test_get_rows_order_duplicates_and_columns(hf):
         (b"a", {b"cf:x": b"ax"})]
     assert h.getRow(T, b"missing") == []
     assert h.getRowTs(T, b"a", 5) == [] and len(h.getRowTs(T, b"a", 6)) == 1
-    with pytest.raises(hbase.IOError):
+    with pytest.raises(hbase.IOError) as ei:
         h.getRowWithColumns(T, b"a", [b"nofam:x"])
+    assert ei.value.canRetry is False
+
+
+def test_columns_apply_in_order_like_hbase_add_family_add_column(hf):
+    h, _ = hf
+    h.mutateRowTs(T, b"r", [put(b"cf:a", b"1"), put(b"cf:b", b"2"), put(b"cf:", b"e")], 5)
+    assert set(rows_of(h.getRowWithColumns(T, b"r", [b"cf", b"cf:b"]))[0][1]) == {b"cf:b"}
+    assert set(rows_of(h.getRowWithColumns(T, b"r", [b"cf:b", b"cf"]))[0][1]) == {
+        b"cf:a", b"cf:b", b"cf:"}
+    sid = h.scannerOpen(T, b"", [b"cf", b"cf:", b"cf:a"])
+    assert set(rows_of(h.scannerGetList(sid, 5))[0][1]) == {b"cf:", b"cf:a"}
+
+
+def test_get_rows_is_a_batch(hf):
+    """table.get(List<Get>): no rows touch no table; failures are retryable batch errors."""
+    h, _ = hf
+    assert h.getRows(b"missing", []) == []
+    assert h.getRowsWithColumnsTs(b"missing", [], None, 1) == []
+    with pytest.raises(hbase.IOError) as ei:
+        h.getRows(b"missing", [b"r"])
+    assert ei.value.canRetry is True
+    with pytest.raises(hbase.IOError) as ei:
+        h.getRowsWithColumns(T, [b"r"], [b"nofam:x"])
+    assert ei.value.canRetry is True
+    with pytest.raises(TApplicationException):
+        h.getRows(b"missing", [b""])
+    with pytest.raises(hbase.IOError) as ei:  # a single get is not a batch
+        h.getRow(b"missing", b"r")
+    assert ei.value.canRetry is False
 
 
 def test_null_value_is_empty_and_bare_family_put_ignored(hf):

@@ -159,14 +159,24 @@ def _selection(columns: Any) -> Optional[Selection]:
 
 
 def _parse_selection(columns: Any) -> Selection:
-    fams, cols = set(), set()
+    """Columns applied in order, as HBase's Get/Scan addFamily/addColumn do.
+
+    ``addFamily`` replaces whatever the family had with "all columns";
+    ``addColumn`` on a family that is "all columns" starts a new column set,
+    so ``[b"cf", b"cf:q"]`` reads only ``cf:q`` and ``[b"cf:q", b"cf"]`` all of cf.
+    """
+    per_family: dict = {}  # family -> None (whole family) or set of column names
     for c in columns:
         p = parse_column(c)
         if len(p) == 1:
-            fams.add(p[0])
+            per_family[p[0]] = None
         else:
+            cols = per_family.get(p[0])
+            if cols is None:
+                cols = per_family[p[0]] = set()
             cols.add(p[0] + b":" + p[1])
-    return Selection(fams, cols)
+    fams = [f for f, cols in per_family.items() if cols is None]
+    return Selection(fams, [c for cols in per_family.values() if cols for c in cols])
 
 
 def _selection_families(sel: Optional[Selection]) -> frozenset:
@@ -544,10 +554,29 @@ class HBaseHandler:
             raise io_error("java.io.IOException", "versions must be positive", can_retry=True)
         return self._cells(tableName, row, column, numVersions, ts)
 
-    def _rows(self, tableName: bytes, rows: list, columns: Any, max_ts: int) -> list:
-        t = self._table(tableName)
-        sel = _selection(columns)
-        self.store.check_families(t, _selection_families(sel))
+    def _rows(self, tableName: bytes, rows: list, columns: Any, max_ts: int,
+              batch: bool = False) -> list:
+        if batch:
+            # HBase: table.get(List<Get>) -- nothing to fetch touches no table,
+            # and failures come back wrapped in a (retryable) batch exception
+            check_table_name(tableName)
+            if not rows:
+                return []
+            rows = [_check_row(r) for r in rows]  # the Gets are built first
+            max_ts = _check_ts(max_ts)
+            try:
+                t = self._table(tableName)
+                sel = _selection(columns)
+                self.store.check_families(t, _selection_families(sel))
+            except st.StoreError as e:
+                raise io_error(
+                    "org.apache.hadoop.hbase.client.RetriesExhaustedWithDetailsException",
+                    f"Failed {len(rows)} actions: {type(e).__name__}: "
+                    f"{_name(e.args[0]) if e.args else ''}", can_retry=True)
+        else:
+            t = self._table(tableName)
+            sel = _selection(columns)
+            self.store.check_families(t, _selection_families(sel))
         now = self._now()
         out = []
         get = t.rows.get
@@ -581,22 +610,22 @@ class HBaseHandler:
 
     @_store_errors
     def getRows(self, tableName: bytes, rows: list, attributes: Any = None) -> list:
-        return self._rows(tableName, rows or [], None, LATEST)
+        return self._rows(tableName, rows or [], None, LATEST, batch=True)
 
     @_store_errors
     def getRowsWithColumns(self, tableName: bytes, rows: list, columns: list,
                            attributes: Any = None) -> list:
-        return self._rows(tableName, rows or [], columns, LATEST)
+        return self._rows(tableName, rows or [], columns, LATEST, batch=True)
 
     @_store_errors
     def getRowsTs(self, tableName: bytes, rows: list, timestamp: int,
                   attributes: Any = None) -> list:
-        return self._rows(tableName, rows or [], None, _check_ts(timestamp))
+        return self._rows(tableName, rows or [], None, timestamp, batch=True)
 
     @_store_errors
     def getRowsWithColumnsTs(self, tableName: bytes, rows: list, columns: list,
                              timestamp: int, attributes: Any = None) -> list:
-        return self._rows(tableName, rows or [], columns, _check_ts(timestamp))
+        return self._rows(tableName, rows or [], columns, timestamp, batch=True)
 
     # ---- writes ----------------------------------------------------------
 

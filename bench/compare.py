@@ -113,7 +113,7 @@ def prepare_table(gw: Gateway, sizes: Sizes, workloads: List[str]) -> None:
             conn.delete_table(TABLE, disable=True)
         conn.create_table(TABLE, {FAMILY: dict(max_versions=1)})
         t = conn.table(TABLE)
-        with t.batch(batch_size=SCAN_BATCH) as b:
+        with t.batch(batch_size=SCAN_BATCH * 10) as b:
             for i in range(sizes.read_keys):
                 b.put(read_key(i, sizes), ROW_DATA)
             for i in range(sizes.scan if "scan" in workloads else 0):

@@ -6,6 +6,7 @@ from thriftpy2.thrift import TApplicationException
 
 from txhbase.protocol.idl import hbase
 from txhbase.server import handler as handler_mod
+from txhbase.server import store as store_mod
 from txhbase.server.store import LATEST
 
 from tests.server.helpers import T0, app_error_type, cd, delete, make_handler, put, rows_of
@@ -208,12 +209,22 @@ def test_max_versions_are_pruned(hf):
         h.mutateRowTs(T, b"r", [put(b"cf:a", str(ts).encode()), put(b"cf2:a", b"x%d" % ts)], ts)
     assert [c.timestamp for c in h.getVer(T, b"r", b"cf:a", 10)] == [5, 4, 3]
     assert [c.timestamp for c in h.getVer(T, b"r", b"cf2:a", 10)] == [5]
-    # an older version arriving later is pruned at once
+    # older versions stay (as in HBase's memstore): a time range still finds them
     h.mutateRowTs(T, b"r", [put(b"cf:a", b"old")], 0)
     assert [c.timestamp for c in h.getVer(T, b"r", b"cf:a", 10)] == [5, 4, 3]
+    assert [c.timestamp for c in h.getVerTs(T, b"r", b"cf:a", 3, 10)] == [2, 1, 0]
+    assert [c.timestamp for c in h.getVerTs(T, b"r", b"cf2:a", 3, 10)] == [2]
+    assert h.getRowTs(T, b"r", 2)[0].columns[b"cf2:a"].value == b"x1"
     # same timestamp: the later write replaces the value
     h.mutateRowTs(T, b"r", [put(b"cf:a", b"new4")], 4)
     assert [c.value for c in h.getVer(T, b"r", b"cf:a", 10)] == [b"5", b"new4", b"3"]
+    # a major compaction drops what max_versions hides
+    h.majorCompact(T)
+    assert h.getVerTs(T, b"r", b"cf:a", 3, 10) == []
+    # retention is bounded
+    for ts in range(100, 200):
+        h.mutateRowTs(T, b"r", [put(b"cf:a", b"%d" % ts)], ts)
+    assert len(h.store.tables[T].rows[b"r"][b"cf:a"]) // 3 == store_mod.RETAIN_VERSIONS
 
 
 def test_get_rows_order_duplicates_and_columns(hf):
@@ -244,6 +255,39 @@ def test_columns_apply_in_order_like_hbase_add_family_add_column(hf):
         b"cf:a", b"cf:b", b"cf:"}
     sid = h.scannerOpen(T, b"", [b"cf", b"cf:", b"cf:a"])
     assert set(rows_of(h.scannerGetList(sid, 5))[0][1]) == {b"cf:", b"cf:a"}
+
+
+def test_scan_with_start_equal_to_stop_is_a_get(scan_hf):
+    h, _ = scan_hf
+    assert [r.row for r in drain(h, h.scannerOpenWithStop(T, b"row03", b"row03", None))] == [
+        b"row03"]
+    assert [r.row for r in drain(h, h.scannerOpenWithStopTs(T, b"row03", b"row03", None,
+                                                            LATEST))] == [b"row03"]
+
+
+def test_mutate_rows_is_one_batch(hf):
+    h, ft = hf
+    h.mutateRows(T, [hbase.BatchMutation(row=b"b", mutations=[put(b"cf:a", b"1")]),
+                     hbase.BatchMutation(row=b"b", mutations=[put(b"cf:b", b"2")]),
+                     hbase.BatchMutation(row=b"c", mutations=[put(b"cf:a", b"3")])])
+    stamps = {c.timestamp for r in h.getRows(T, [b"b", b"c"]) for c in r.columns.values()}
+    assert stamps == {ft.ms()}  # one server timestamp for the whole batch
+    assert h.mutateRows(b"missing", []) is None  # nothing to send: no table touched
+    with pytest.raises(hbase.IOError) as ei:
+        h.mutateRows(b"missing", [hbase.BatchMutation(row=b"r", mutations=[put(b"cf:a", b"")])])
+    assert ei.value.canRetry is True
+
+
+def test_row_errors_come_before_table_errors(hf):
+    h, _ = hf
+    for call in (lambda: h.getVerTs(b"missing", b"", b"cf:a", 1, 5),
+                 lambda: h.get(b"missing", b"", b"cf:a"),
+                 lambda: h.getRow(b"missing", b""),
+                 lambda: h.atomicIncrement(b"missing", b"", b"cf:a", 1),
+                 lambda: h.deleteAll(b"missing", b"", b"cf:a"),
+                 lambda: h.deleteAllRowTs(b"missing", b"r", -1)):
+        with pytest.raises(TApplicationException):
+            call()
 
 
 def test_get_rows_is_a_batch(hf):

@@ -2,9 +2,9 @@
 
 The model keeps, per (row, column), a list of (ts, value); a put with
 ``ts <= `` any earlier delete marker covering it is dropped, a delete removes
-versions ``<= ts`` and leaves a marker, versions beyond max_versions are
-pruned newest-first, and reads take the newest ``n`` versions with
-``ts < max_ts``.  Every read of the store must match the model, also after
+versions ``<= ts`` and leaves a marker, at most RETAIN_VERSIONS versions are
+kept (like HBase's memstore, more than max_versions), and reads take the
+newest ``min(n, max_versions)`` versions with ``ts < max_ts``.  Every read of the store must match the model, also after
 the store's snapshot has been replayed into a fresh store (the WAL path).
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as s
 
 from txhbase.server import wal
-from txhbase.server.store import LATEST, FamilySpec, Selection, Store
+from txhbase.server.store import LATEST, RETAIN_VERSIONS, FamilySpec, Selection, Store
 
 FAMS = {b"f": 3, b"g": 1}
 ROWS = [b"a", b"b", b"ba", b"c"]
@@ -43,7 +43,7 @@ class Model:
         versions = [v for v in self.cells.get((row, fam, qual), []) if v[0] != ts]
         versions.append((ts, value))
         versions.sort(key=lambda v: -v[0])
-        self.cells[(row, fam, qual)] = versions[:FAMS[fam]]
+        self.cells[(row, fam, qual)] = versions[:max(FAMS[fam], RETAIN_VERSIONS)]
 
     def delete(self, row, fam, qual, ts) -> None:
         marker = (row, fam, qual, ts)
@@ -60,7 +60,8 @@ class Model:
             col = fam + b":" + qual
             if r != row or (select is not None and not select.wants(col, fam)):
                 continue
-            out.extend((col, ts, v) for ts, v in [x for x in versions if x[0] < max_ts][:n])
+            out.extend((col, ts, v)
+                       for ts, v in [x for x in versions if x[0] < max_ts][:min(n, FAMS[fam])])
         return out
 
     def rows(self) -> list:
@@ -166,7 +167,7 @@ def test_expiry_matches_model(puts, now, n):
         versions = [v for v in cells.get((row, fam, qual), []) if v[0] != ts]
         versions.append((ts, b"%d" % i, expiry))
         versions.sort(key=lambda v: -v[0])
-        cells[(row, fam, qual)] = versions[:TTL_FAMS[fam][0]]
+        cells[(row, fam, qual)] = versions[:max(TTL_FAMS[fam][0], RETAIN_VERSIONS)]
 
     def visible(fam, ts, expiry):
         ttl = TTL_FAMS[fam][1]
@@ -177,7 +178,7 @@ def test_expiry_matches_model(puts, now, n):
         for (r, fam, qual), versions in sorted(cells.items()):
             if r == row:
                 alive = [(fam + b":" + qual, ts, v) for ts, v, e in versions if visible(fam, ts, e)]
-                want.extend(alive[:n])
+                want.extend(alive[:min(n, TTL_FAMS[fam][0])])
         assert store.row_cells(t, row, None, LATEST, n, now=now, ordered=True) == want
         latest = {c: (ts, v) for c, ts, v in store.row_cells(t, row, None, LATEST, 1, now=now)}
         from txhbase.server.handler import fast_row_result

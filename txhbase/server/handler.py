@@ -529,9 +529,15 @@ class HBaseHandler:
     # ---- reads -----------------------------------------------------------
 
     def _cells(self, tableName: bytes, row: bytes, column: bytes, versions: int,
-               max_ts: int) -> list:
-        t = self._table(tableName)
+               max_ts: Any) -> list:
+        # HBase builds the Get (name, row, time range, versions) before it
+        # looks the table up: those errors come first
+        name = check_table_name(tableName)
         row = _check_row(row)
+        max_ts = _check_ts(max_ts)
+        if versions is None or versions <= 0:
+            raise io_error("java.io.IOException", "versions must be positive", can_retry=True)
+        t = self.store.enabled_table(name)
         sel = _selection([column])
         self.store.check_families(t, _selection_families(sel))
         cells = self.store.row_cells(t, row, sel, max_ts, versions, ordered=True)
@@ -549,10 +555,7 @@ class HBaseHandler:
     @_store_errors
     def getVerTs(self, tableName: bytes, row: bytes, column: bytes, timestamp: int,
                  numVersions: int, attributes: Any = None) -> list:
-        ts = _check_ts(timestamp)
-        if numVersions is None or numVersions <= 0:
-            raise io_error("java.io.IOException", "versions must be positive", can_retry=True)
-        return self._cells(tableName, row, column, numVersions, ts)
+        return self._cells(tableName, row, column, numVersions, timestamp)
 
     def _rows(self, tableName: bytes, rows: list, columns: Any, max_ts: int,
               batch: bool = False) -> list:
@@ -574,7 +577,10 @@ class HBaseHandler:
                     f"Failed {len(rows)} actions: {type(e).__name__}: "
                     f"{_name(e.args[0]) if e.args else ''}", can_retry=True)
         else:
-            t = self._table(tableName)
+            name = check_table_name(tableName)
+            rows = [_check_row(r) for r in rows]
+            max_ts = _check_ts(max_ts)
+            t = self.store.enabled_table(name)
             sel = _selection(columns)
             self.store.check_families(t, _selection_families(sel))
         now = self._now()
@@ -601,12 +607,12 @@ class HBaseHandler:
     @_store_errors
     def getRowTs(self, tableName: bytes, row: bytes, timestamp: int,
                  attributes: Any = None) -> list:
-        return self._rows(tableName, [row], None, _check_ts(timestamp))
+        return self._rows(tableName, [row], None, timestamp)
 
     @_store_errors
     def getRowWithColumnsTs(self, tableName: bytes, row: bytes, columns: list,
                             timestamp: int, attributes: Any = None) -> list:
-        return self._rows(tableName, [row], columns, _check_ts(timestamp))
+        return self._rows(tableName, [row], columns, timestamp)
 
     @_store_errors
     def getRows(self, tableName: bytes, rows: list, attributes: Any = None) -> list:
@@ -709,12 +715,24 @@ class HBaseHandler:
             batches.append((row, puts, deletes))
         if attributes:
             _ttl_expiry(attributes, 0)  # validate before anything is applied
-        t = self.store.enabled_table(_table_name_caught(tableName))
+        name = _table_name_caught(tableName)
+        if not any(puts or deletes for _, puts, deletes in batches):
+            return None  # HBase sends nothing, so touches no table
+        try:
+            t = self.store.enabled_table(name)
+        except st.StoreError as e:  # the batch put fails as a whole: retryable
+            raise io_error(
+                "org.apache.hadoop.hbase.client.RetriesExhaustedWithDetailsException",
+                f"Failed {len(batches)} actions: {type(e).__name__}: {_name(e.args[0])}",
+                can_retry=True)
         latest = ts == LATEST
         failed = []
+        # one table.put(puts) then one table.delete(deletes): each batch gets
+        # one server timestamp, after those of every row it touches
+        put_ts = self.store.issue_batch_ts(t, [r for r, p, _ in batches if p]) if latest else ts
+        del_ts = self.store.issue_batch_ts(t, [r for r, _, d in batches if d]) if latest else ts
         for row, puts, deletes in batches:  # every Put first ...
             if puts:
-                put_ts = self.store.issue_ts(t, row) if latest else ts
                 try:
                     self.store.put(t, row, puts, put_ts, _ttl_expiry(attributes, put_ts))
                 except st.NoSuchFamily as e:
@@ -731,14 +749,15 @@ class HBaseHandler:
             raise err
         for row, puts, deletes in batches:  # ... then every Delete
             if deletes:
-                self._apply_deletes(t, row, deletes,
-                                    self.store.issue_ts(t, row) if latest else ts, attributes)
+                self._apply_deletes(t, row, deletes, del_ts, attributes)
         return self._durable()
+
 
     @_store_errors
     def atomicIncrement(self, tableName: bytes, row: bytes, column: bytes, value: int) -> Any:
-        t = self._table(tableName)
+        name = check_table_name(tableName)
         row = _check_row(row)
+        t = self.store.enabled_table(name)
         p = parse_column(column)
         qual = p[1] if len(p) == 2 else b""
         return self._durable(self.store.increment(t, row, p[0], qual, int(value or 0)))
@@ -751,9 +770,10 @@ class HBaseHandler:
     @_store_errors
     def deleteAllTs(self, tableName: bytes, row: bytes, column: bytes, timestamp: int,
                     attributes: Any = None) -> Any:
-        t = self._table(tableName)
+        name = check_table_name(tableName)
         row = _check_row(row)
         ts = _check_ts(timestamp)
+        t = self.store.enabled_table(name)
         p = parse_column(column)
         self._apply_deletes(t, row, [(p[0], p[1] if len(p) == 2 else None)],
                             self.store.issue_ts(t, row) if ts == LATEST else ts, attributes)
@@ -766,9 +786,10 @@ class HBaseHandler:
     @_store_errors
     def deleteAllRowTs(self, tableName: bytes, row: bytes, timestamp: int,
                        attributes: Any = None) -> Any:
-        t = self._table(tableName)
+        name = check_table_name(tableName)
         row = _check_row(row)
         ts = _check_ts(timestamp)
+        t = self.store.enabled_table(name)
         self._apply_deletes(t, row, [(None, None)],
                             self.store.issue_ts(t, row) if ts == LATEST else ts, attributes)
         return self._durable()
@@ -907,10 +928,18 @@ class HBaseHandler:
                     attributes: Any = None) -> int:
         return self._open(tableName, startRow, None, columns)
 
+    @staticmethod
+    def _get_scan_stop(start: Any, stop: Any) -> Any:
+        # HBase's Scan(start, stop) with start == stop (non-empty) is a "get
+        # scan" of that one row: make the stop row the next possible key
+        if start and start == stop:
+            return bytes(stop) + b"\x00"
+        return stop
+
     @_store_errors
     def scannerOpenWithStop(self, tableName: bytes, startRow: bytes, stopRow: bytes,
                             columns: list, attributes: Any = None) -> int:
-        return self._open(tableName, startRow, stopRow, columns)
+        return self._open(tableName, startRow, self._get_scan_stop(startRow, stopRow), columns)
 
     @_store_errors
     def scannerOpenWithPrefix(self, tableName: bytes, startAndPrefix: bytes, columns: list,
@@ -926,7 +955,8 @@ class HBaseHandler:
     @_store_errors
     def scannerOpenWithStopTs(self, tableName: bytes, startRow: bytes, stopRow: bytes,
                               columns: list, timestamp: int, attributes: Any = None) -> int:
-        return self._open(tableName, startRow, stopRow, columns, _check_ts(timestamp))
+        return self._open(tableName, startRow, self._get_scan_stop(startRow, stopRow), columns,
+                          _check_ts(timestamp))
 
     def _scanner(self, sid: Any) -> Scanner:
         sc = self.scanners.get(sid)

@@ -8,7 +8,10 @@ lets a million cells fit in a few hundred MB.
 
 HBase semantics modelled here (see docs and the gateway reference):
 
-- versions beyond a family's ``max_versions`` are pruned on write;
+- reads return at most a family's ``max_versions`` versions, counted among
+  those in the time range and not expired; like HBase's memstore, older
+  versions are kept (up to ``RETAIN_VERSIONS`` per column) so a time-range
+  read still finds them, and ``major_compact`` drops them;
 - family TTL (seconds) and a per-put TTL (ms) expire cells: a cell is expired
   when ``ts + ttl < now``;
 - deletes remove every version with ``ts <= T`` and leave a delete marker, so
@@ -155,6 +158,11 @@ def _masked(markers: Optional[dict], column: bytes, family: bytes, ts: int) -> b
     return False
 
 
+#: versions kept per column beyond max_versions (HBase keeps them until a
+#: flush or compaction); bounds memory for counters and hot cells
+RETAIN_VERSIONS = 16
+
+
 class Store:
     """All tables of one embedded server.
 
@@ -190,6 +198,16 @@ class Store:
             self._issued.clear()
         self._issued[key] = now
         return now
+
+    def issue_batch_ts(self, t: "Table", rows: list) -> int:
+        """One server timestamp for a batch mutation of ``rows`` (HBase: one per batch)."""
+        if not rows:
+            return 0
+        distinct = set(rows)
+        ts = max(self.issue_ts(t, r) for r in distinct)
+        for r in distinct:
+            self._issued[(t.name, r)] = ts
+        return ts
 
     def now(self) -> int:
         return int(self.clock())
@@ -267,12 +285,15 @@ class Store:
                 fam = t.split(col)[1]
                 spec = t.families.get(fam)
                 ttl = spec.ttl_ms if spec else None
+                max_versions = spec.max_versions if spec else 1
                 v = cols[col]
                 keep = []
                 for i in range(0, len(v), 3):
                     ts, exp = v[i], v[i + 2]
                     if (exp is not None and exp < now) or (ttl is not None and ts + ttl < now):
                         continue
+                    if len(keep) >= 3 * max_versions:
+                        break
                     keep.extend(v[i:i + 3])
                 if keep:
                     cols[col] = tuple(keep)
@@ -329,7 +350,7 @@ class Store:
                 if not placed:
                     parts.append((ts, value, expiry))
                 new = tuple(x for p in parts for x in p)
-            limit = 3 * t.families[fam].max_versions
+            limit = 3 * max(t.families[fam].max_versions, RETAIN_VERSIONS)
             cols[col] = new[:limit] if len(new) > limit else new
 
     def delete(self, t: Table, row: bytes, ts: int, family: Optional[bytes] = None,
@@ -456,6 +477,7 @@ class Store:
                     and (ttl is None or ts + ttl >= now)):
                 append((col, ts, v[1]))  # fast path: the newest version is the one
                 continue
+            limit = versions if versions <= spec.max_versions else spec.max_versions
             n = 0
             for i in range(0, len(v), 3):
                 ts = v[i]
@@ -466,7 +488,7 @@ class Store:
                     continue
                 append((col, ts, v[i + 1]))
                 n += 1
-                if n >= versions:
+                if n >= limit:
                     break
         if ordered and len(out) > 1:
             key = t.sort_key

@@ -1543,3 +1543,17 @@ def test_gateway_agrees_with_the_model(diff_table, sync_gateway, text):
         if want == "ioerror" and got != "ioerror" and sync_gateway.backend == "embedded":
             pytest.xfail("the handler does not refuse reversed scans with on-demand families yet")
         assert got == want, (reverse, text)
+
+
+def test_batch_with_filter_row_error_is_hbases_words():
+    """Checked against HBase 2.6: a batched scan (TScan.batchSize) with PageFilter,
+    SingleColumnValueFilter, SKIP or WHILE fails with this IncompatibleFilterException."""
+    from txhbase.server.filters import BATCH_WITH_FILTER_ROW_ERROR
+
+    assert "Cannot set batch on a scan using a filter that returns true for filter.hasFilterRow" \
+        in BATCH_WITH_FILTER_ROW_ERROR
+    for text in ("PageFilter(1)", "SingleColumnValueFilter('cf1', 'a', =, 'binary:4')",
+                 "WHILE ValueFilter(!=, 'binary:zz')", "SKIP ValueFilter(!=, 'binary:zz')"):
+        assert parse_filter(text).has_filter_row, text
+    for text in ("ValueFilter(!=, 'binary:2')", "KeyOnlyFilter()"):
+        assert not parse_filter(text).has_filter_row, text

@@ -33,8 +33,8 @@ Cells handed to ``filter_row`` must already be restricted to the scan's
 columns, time range and number of versions (HBase 2 counts versions before
 asking the filter), in HBase order: family asc, qualifier asc, timestamp desc.
 When the filter has row-level decisions (``has_filter_row``: PageFilter,
-SingleColumnValue*, DependentColumnFilter, SKIP, WHILE) HBase returns whole
-rows even if the scan asked for batches.
+SingleColumnValue*, DependentColumnFilter, SKIP, WHILE) HBase refuses scans
+that ask for batches (``TScan.batchSize``): see ``BATCH_WITH_FILTER_ROW_ERROR``.
 
 Families a filter does not need (``is_family_essential``: SingleColumnValue*
 with filterIfMissing, ColumnValueFilter) are loaded "on demand" as in HBase:
@@ -68,6 +68,7 @@ __all__ = [
     "Cell",
     "FilterError",
     "REVERSE_SCAN_ON_DEMAND_ERROR",
+    "BATCH_WITH_FILTER_ROW_ERROR",
     "FilterSpec",
     "RowFilter",
     "parse_filter",
@@ -103,6 +104,14 @@ class FilterError(ValueError):
 #: families are loaded on demand, which reversed region scanners refuse.
 REVERSE_SCAN_ON_DEMAND_ERROR = ("org.apache.hadoop.hbase.DoNotRetryIOException: "
                                 "Reverse scan with loading CFs on demand is not supported")
+
+#: What HBase 2.6 answers (an IOError at the first scannerGet/scannerGetList,
+#: after its client gave up retrying: ~70 s on a real cluster) to a scan with a
+#: ``batchSize`` whose filter ``has_filter_row``.
+BATCH_WITH_FILTER_ROW_ERROR = ("org.apache.hadoop.hbase.client.RetriesExhaustedException: "
+                               "org.apache.hadoop.hbase.filter.IncompatibleFilterException: "
+                               "Cannot set batch on a scan using a filter that returns true "
+                               "for filter.hasFilterRow")
 
 
 def _key(cell: Cell) -> tuple:
@@ -1234,7 +1243,7 @@ class RowFilter:
         self._closed: set = set()
         self.done = False
         #: True when the filter decides on whole rows (``Filter.hasFilterRow``):
-        #: HBase then never splits a row into batches (``TScan.batchSize``).
+        #: HBase then refuses a ``TScan.batchSize`` (``BATCH_WITH_FILTER_ROW_ERROR``).
         self.has_filter_row = root.has_filter_row
         # Essential families only matter when some family can be non-essential;
         # is_family_essential is monotonic, so an unknown family tells.
@@ -1384,7 +1393,7 @@ class FilterSpec:
     def __init__(self, text: bytes, factory: Callable[[], _Filter]) -> None:
         self.text = text
         self._factory = factory
-        #: True when the filter decides on whole rows: HBase refuses Scan.setBatch then.
+        #: True when the filter decides on whole rows: HBase refuses batched scans then.
         self.has_filter_row = factory().has_filter_row
 
     def new(self) -> RowFilter:

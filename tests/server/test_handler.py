@@ -263,6 +263,10 @@ def test_scan_with_start_equal_to_stop_is_a_get(scan_hf):
         b"row03"]
     assert [r.row for r in drain(h, h.scannerOpenWithStopTs(T, b"row03", b"row03", None,
                                                             LATEST))] == [b"row03"]
+    for reverse in (False, True):
+        sid = h.scannerOpenWithScan(T, hbase.TScan(startRow=b"row05", stopRow=b"row05",
+                                                   reversed=reverse))
+        assert [r.row for r in drain(h, sid)] == [b"row05"]
 
 
 def test_mutate_rows_is_one_batch(hf):

@@ -273,7 +273,8 @@ class Scanner:
     """One open server-side scanner: its options and its position (the last row key)."""
 
     __slots__ = ("id", "table", "start", "stop", "reverse", "prefix", "select", "max_ts",
-                 "filter", "batch", "sort_columns", "last", "pending", "exhausted", "timer")
+                 "filter", "batch", "sort_columns", "last", "pending", "exhausted", "timer",
+                 "stop_inclusive")
 
     def __init__(self, table: st.Table, start: bytes = b"", stop: bytes = b"", *,
                  reverse: bool = False, prefix: Optional[bytes] = None,
@@ -294,12 +295,17 @@ class Scanner:
         self.exhausted = False
         self.timer: Any = None
         self.id = 0
+        # HBase's (deprecated) Scan(start, stop) / setStopRow keep the old rule:
+        # start == stop (non-empty) is a "get scan" that includes that row
+        self.stop_inclusive = bool(start) and start == stop
 
     def _past_stop(self, row: bytes) -> bool:
         if self.prefix is not None and not row.startswith(self.prefix):
             return True
         if not self.stop:
             return False
+        if self.stop_inclusive:
+            return row < self.stop if self.reverse else row > self.stop
         return row <= self.stop if self.reverse else row >= self.stop
 
     def step(self, store: Store, n: int, budget: Optional[int] = None) -> tuple:
@@ -928,18 +934,10 @@ class HBaseHandler:
                     attributes: Any = None) -> int:
         return self._open(tableName, startRow, None, columns)
 
-    @staticmethod
-    def _get_scan_stop(start: Any, stop: Any) -> Any:
-        # HBase's Scan(start, stop) with start == stop (non-empty) is a "get
-        # scan" of that one row: make the stop row the next possible key
-        if start and start == stop:
-            return bytes(stop) + b"\x00"
-        return stop
-
     @_store_errors
     def scannerOpenWithStop(self, tableName: bytes, startRow: bytes, stopRow: bytes,
                             columns: list, attributes: Any = None) -> int:
-        return self._open(tableName, startRow, self._get_scan_stop(startRow, stopRow), columns)
+        return self._open(tableName, startRow, stopRow, columns)
 
     @_store_errors
     def scannerOpenWithPrefix(self, tableName: bytes, startAndPrefix: bytes, columns: list,
@@ -955,8 +953,7 @@ class HBaseHandler:
     @_store_errors
     def scannerOpenWithStopTs(self, tableName: bytes, startRow: bytes, stopRow: bytes,
                               columns: list, timestamp: int, attributes: Any = None) -> int:
-        return self._open(tableName, startRow, self._get_scan_stop(startRow, stopRow), columns,
-                          _check_ts(timestamp))
+        return self._open(tableName, startRow, stopRow, columns, _check_ts(timestamp))
 
     def _scanner(self, sid: Any) -> Scanner:
         sc = self.scanners.get(sid)

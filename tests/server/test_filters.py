@@ -1125,6 +1125,14 @@ def test_arbitrary_bytes_never_crash_the_parser(data):
     (r"(x(?i)y)Z", b"xYZ", True),
     (r"(x(?i)y)Z", b"xYz", False),
     (r"\bcaf\b", "caf\u00e9".encode(), False),         # Unicode-aware \b
+    (r"^[[:alpha:]]+$", b"lap:", True),                 # Java: a nested class [:alph]
+    (r"^[[:alpha:]]+$", b"b", False),
+    (r"^[a-z&&[^aeiou]]+$", b"xyz", True),              # intersections
+    (r"^[a-z&&[^aeiou]]+$", b"xaz", False),
+    (r"^[a-c[x-z]]+$", b"axz", True),                   # unions
+    (r"^[a-z&&]+$", b"abc", True),                      # an empty side of && is ignored
+    (r"[\p{L}&&[^\p{Lu}]]{4}", "caf\u00e9".encode(), True),
+    (r"\p{javaLowerCase}", b"ABC", False),
 ])
 def test_java_regex_syntax(pattern, value, matches):
     text = "ValueFilter(=, 'regexstring:" + pattern.replace("'", "''") + "')"

@@ -53,8 +53,8 @@ The parser is HBase's ParseFilter algorithm (an operator stack), so the same
 strings are accepted and refused, odd ones included (an unclosed ``(`` is
 accepted, ``(A OR B AND C)`` is refused).  All of this was checked against a
 real HBase 2.6 Thrift gateway with ~1,700 generated and hand-written filter
-strings; the known differences are Java's nested character classes and
-``&&`` intersections inside ``[...]``.
+strings; the known difference: regex \\p{InBlock} / script properties, which
+Python's unicodedata cannot provide, are refused.
 """
 from __future__ import annotations
 
@@ -227,102 +227,268 @@ def _compile_java_regex(value: bytes, nocase: bool) -> "re.Pattern[str]":
 # Java regular expressions on Python's ``re``
 # ---------------------------------------------------------------------------
 #
-# HBase compiles regexstring comparators with java.util.regex.Pattern.  The
-# common syntax is the same as Python's; the constructs below differ and are
-# rewritten so that the same patterns are accepted and match the same text.
-# Not reproduced: nested classes / '&&' intersections inside [...], and the
-# Unicode-aware \b of JDKs before 19 beyond what (?u:\b) gives.
+# HBase compiles regexstring comparators with java.util.regex.Pattern.  Most
+# syntax is shared with Python's; what differs is rewritten here so that the
+# same patterns are accepted and match the same text: character classes are
+# evaluated as Java does (nested classes, && intersections, \p{..} members)
+# and emitted flat; \Q..\E, \z, \Z, $, \h, \R, \v, \e, \x{..}, named groups,
+# (?u)/(?U) and inline flags are translated.
 
-_JAVA_END = "(?=(?:\r\n|[\n\r\x85\u2028\u2029])?\\Z)"  # Java '$' and '\Z' without MULTILINE
-_JAVA_ESCAPES_OUT = {
+_MAX_CP = 0x10FFFF
+_JAVA_END = "(?=(?:\r\n|[\n\r\x85\u2028\u2029])?\\Z)"  # '$' and '\Z' without MULTILINE
+_JAVA_ESCAPES = {  # outside classes
     "z": "\\Z",
     "Z": _JAVA_END,
     "R": "(?:\r\n|[\n\x0b\x0c\r\x85\u2028\u2029])",
-    "h": "[ \t\xa0\u1680\u180e\u2000-\u200a\u202f\u205f\u3000]",
-    "H": "[^ \t\xa0\u1680\u180e\u2000-\u200a\u202f\u205f\u3000]",
-    "v": "[\n\x0b\x0c\r\x85\u2028\u2029]",
-    "V": "[^\n\x0b\x0c\r\x85\u2028\u2029]",
-    "e": "\x1b",
-    "b": "(?u:\\b)",
+    "e": "\\x1b",
+    "b": "(?u:\\b)",  # Unicode-aware word boundary (JDK 17)
     "B": "(?u:\\B)",
 }
-_JAVA_ESCAPES_IN = {  # inside [...]: the members only
-    "h": " \t\xa0\u1680\u180e\u2000-\u200a\u202f\u205f\u3000",
-    "v": "\n\x0b\x0c\r\x85\u2028\u2029",
-    "e": "\x1b",
+_HSPACE = [(0x09, 0x09), (0x20, 0x20), (0xA0, 0xA0), (0x1680, 0x1680), (0x180E, 0x180E),
+           (0x2000, 0x200A), (0x202F, 0x202F), (0x205F, 0x205F), (0x3000, 0x3000)]
+_VSPACE = [(0x0A, 0x0D), (0x85, 0x85), (0x2028, 0x2029)]
+_ASCII_SETS = {
+    "d": [(0x30, 0x39)],
+    "w": [(0x30, 0x39), (0x41, 0x5A), (0x5F, 0x5F), (0x61, 0x7A)],
+    "s": [(0x09, 0x0D), (0x20, 0x20)],
+    "h": _HSPACE,
+    "v": _VSPACE,
 }
 _POSIX = {  # java.util.regex POSIX classes (US-ASCII)
-    "Lower": "a-z", "Upper": "A-Z", "ASCII": "\x00-\x7f", "Alpha": "a-zA-Z", "Digit": "0-9",
-    "Alnum": "a-zA-Z0-9", "Punct": "!-/:-@\\[-`{-~", "Graph": "!-~", "Print": " -~",
-    "Blank": " \t", "Cntrl": "\x00-\x1f\x7f", "XDigit": "0-9a-fA-F", "Space": " \t\n\x0b\x0c\r",
+    "Lower": [(0x61, 0x7A)], "Upper": [(0x41, 0x5A)], "ASCII": [(0, 0x7F)],
+    "Alpha": [(0x41, 0x5A), (0x61, 0x7A)], "Digit": [(0x30, 0x39)],
+    "Alnum": [(0x30, 0x39), (0x41, 0x5A), (0x61, 0x7A)],
+    "Punct": [(0x21, 0x2F), (0x3A, 0x40), (0x5B, 0x60), (0x7B, 0x7E)],
+    "Graph": [(0x21, 0x7E)], "Print": [(0x20, 0x7E)], "Blank": [(0x09, 0x09), (0x20, 0x20)],
+    "Cntrl": [(0, 0x1F), (0x7F, 0x7F)], "XDigit": [(0x30, 0x39), (0x41, 0x46), (0x61, 0x66)],
+    "Space": [(0x09, 0x0D), (0x20, 0x20)],
 }
-
-
-def _class_escape(ch: str) -> str:
-    return "\\" + ch if ch in "\\]^-[" else ch
-
-
-def _ranges_text(ranges: list) -> str:
-    parts = []
-    for lo, hi in ranges:
-        parts.append(_class_escape(chr(lo)) if lo == hi
-                     else _class_escape(chr(lo)) + "-" + _class_escape(chr(hi)))
-    return "".join(parts)
-
-
 _CATEGORY_CACHE: dict = {}
 
 
-def _category_members(name: str, negate: bool) -> str:
-    """Members (for use inside [...]) of a Unicode general category such as L or Lu."""
-    key = (name, negate)
-    if key not in _CATEGORY_CACHE:
-        import unicodedata
+def _normalize(ranges: list) -> list:
+    out: list = []
+    for lo, hi in sorted(ranges):
+        if out and lo <= out[-1][1] + 1:
+            if hi > out[-1][1]:
+                out[-1] = (out[-1][0], hi)
+        else:
+            out.append((lo, hi))
+    return out
 
+
+def _complement(ranges: list) -> list:
+    out = []
+    nxt = 0
+    for lo, hi in _normalize(ranges):
+        if lo > nxt:
+            out.append((nxt, lo - 1))
+        nxt = hi + 1
+    if nxt <= _MAX_CP:
+        out.append((nxt, _MAX_CP))
+    return out
+
+
+def _intersect(a: list, b: list) -> list:
+    out = []
+    a, b = _normalize(a), _normalize(b)
+    i = j = 0
+    while i < len(a) and j < len(b):
+        lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if lo <= hi:
+            out.append((lo, hi))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def _ranges_text(ranges: list) -> str:
+    def esc(cp: int) -> str:
+        ch = chr(cp)
+        return "\\" + ch if ch in "\\]^-[" else ch
+    return "".join(esc(lo) if lo == hi else esc(lo) + "-" + esc(hi) for lo, hi in ranges)
+
+
+def _predicate_ranges(key: str, test: Callable[[str], bool]) -> list:
+    """Code points passing ``test``, as ranges (computed once per property)."""
+    if key not in _CATEGORY_CACHE:
         ranges: list = []
         start = None
-        for cp in range(0x110001):
-            inside = cp <= 0x10FFFF and unicodedata.category(chr(cp)).startswith(name) != negate
+        for cp in range(_MAX_CP + 2):
+            inside = cp <= _MAX_CP and test(chr(cp))
             if inside and start is None:
                 start = cp
             elif not inside and start is not None:
                 ranges.append((start, cp - 1))
                 start = None
-        _CATEGORY_CACHE[key] = _ranges_text(ranges)
+        _CATEGORY_CACHE[key] = ranges
     return _CATEGORY_CACHE[key]
 
 
-def _property_members(name: str, negate: bool) -> str:
+def _category_ranges(name: str) -> list:
+    """Code points of a Unicode general category ("L", "Lu", ...), as ranges."""
+    import unicodedata
+
+    return _predicate_ranges("gc:" + name, lambda ch: unicodedata.category(ch).startswith(name))
+
+
+def _java_whitespace(ch: str) -> bool:
+    import unicodedata
+
+    if ch in "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f":
+        return True
+    return unicodedata.category(ch) in ("Zs", "Zl", "Zp") and ch not in "\xa0\u2007\u202f"
+
+
+_JAVA_PROPERTIES: dict = {  # java.lang.Character methods and common binary properties
+    "javaLowerCase": str.islower, "javaUpperCase": str.isupper, "javaDigit": str.isdecimal,
+    "javaLetter": str.isalpha, "javaLetterOrDigit": lambda ch: ch.isalpha() or ch.isdecimal(),
+    "javaAlphabetic": str.isalpha, "javaWhitespace": _java_whitespace,
+    "Alphabetic": str.isalpha, "Letter": str.isalpha, "Lowercase": str.islower,
+    "Uppercase": str.isupper, "Digit": str.isdecimal, "White_Space": str.isspace,
+    "WhiteSpace": str.isspace,
+}
+
+
+def _property_ranges(name: str) -> list:
     if name in _POSIX:
-        members = _POSIX[name]
-        if not negate:
-            return members
-        return _category_members_from_class(members)
+        return _POSIX[name]
+    if name in _JAVA_PROPERTIES:
+        return _predicate_ranges(name, _JAVA_PROPERTIES[name])
     for prefix in ("general_category=", "gc=", "Is"):
         if name.startswith(prefix):
             name = name[len(prefix):]
             break
+    if name in _JAVA_PROPERTIES:
+        return _predicate_ranges(name, _JAVA_PROPERTIES[name])
     if len(name) in (1, 2) and name[0] in "LMNPSZC" and (len(name) == 1 or name[1].islower()):
-        return _category_members(name, negate)
-    raise FilterError(f"unsupported regular expression property \\p{{{name}}}")
+        return _category_ranges(name)
+    raise FilterError(f"unsupported regular expression property \\p{{{name}}} "
+                      "(scripts and blocks are not available)")
 
 
-def _category_members_from_class(members: str) -> str:
-    """The complement of a small ASCII class, as members."""
-    rx = re.compile("[" + members + "]")
-    ranges: list = []
-    start = None
-    for cp in range(0x110001):
-        inside = cp <= 0x10FFFF and not rx.match(chr(cp))
-        if inside and start is None:
-            start = cp
-        elif not inside and start is not None:
-            ranges.append((start, cp - 1))
-            start = None
-    return _ranges_text(ranges)
+def _escape_item(p: str, i: int) -> tuple:
+    """The escape at p[i] (a backslash) inside a class: (code point or ranges, next index)."""
+    if i + 1 >= len(p):
+        raise FilterError("trailing backslash in regular expression")
+    d = p[i + 1]
+    if d.lower() in _ASCII_SETS:
+        ranges = _ASCII_SETS[d.lower()]
+        return (ranges if d.islower() else _complement(ranges)), i + 2
+    if d in "pP":
+        if p[i + 2:i + 3] == "{":
+            close = p.find("}", i + 3)
+            if close < 0:
+                raise FilterError("unclosed \\p{...} in regular expression")
+            name, nxt = p[i + 3:close], close + 1
+        else:
+            name, nxt = p[i + 2:i + 3], i + 3
+        ranges = _property_ranges(name)
+        return (ranges if d == "p" else _complement(ranges)), nxt
+    if d == "x":
+        if p[i + 2:i + 3] == "{":
+            close = p.find("}", i + 3)
+            digits, nxt = (p[i + 3:close], close + 1) if close > 0 else ("", i + 3)
+        else:
+            digits, nxt = p[i + 2:i + 4], i + 4
+        return _hex_char(digits), nxt
+    if d == "u":
+        return _hex_char(p[i + 2:i + 6]), i + 6
+    if d == "0":
+        j = i + 2
+        while j < len(p) and j < i + 5 and p[j] in "01234567":
+            j += 1
+        if j == i + 2:
+            raise FilterError("illegal octal escape in regular expression")
+        return int(p[i + 2:j], 8), j
+    if d == "c" and i + 2 < len(p):
+        return ord(p[i + 2]) ^ 64, i + 3
+    simple = {"t": 9, "n": 10, "r": 13, "f": 12, "a": 7, "e": 27}
+    if d in simple:
+        return simple[d], i + 2
+    if d.isalnum():
+        raise FilterError(f"illegal escape \\{d} in a character class")
+    return ord(d), i + 2
 
 
-_ASCII_CLASSES = {"w": "a-zA-Z0-9_", "d": "0-9", "s": " \t\n\x0b\x0c\r"}
+def _hex_char(digits: str) -> int:
+    try:
+        cp = int(digits, 16)
+    except ValueError:
+        cp = -1
+    if not digits or cp < 0 or cp > _MAX_CP:
+        raise FilterError("bad hexadecimal escape in regular expression")
+    return cp
+
+
+def _java_class(p: str, i: int) -> tuple:
+    """Evaluate the class whose '[' is at p[i]: (ranges, negated, index after ']')."""
+    n = len(p)
+    i += 1
+    negated = p[i:i + 1] == "^"
+    if negated:
+        i += 1
+    result = None        # the && chain so far
+    operand: list = []   # union being collected
+    first = True
+    while True:
+        if i >= n:
+            raise FilterError("unclosed character class in regular expression")
+        c = p[i]
+        if c == "]" and not first:
+            i += 1
+            break
+        first = False
+        if c == "[":
+            sub, sub_neg, i = _java_class(p, i)
+            operand += _complement(sub) if sub_neg else sub
+            continue
+        if c == "&" and p[i + 1:i + 2] == "&":
+            if operand:  # Java ignores an empty side of '&&'
+                result = _normalize(operand) if result is None else _intersect(result, operand)
+            operand = []
+            i += 2
+            continue
+        if c == "\\" and p[i + 1:i + 2] == "Q":
+            end = p.find("\\E", i + 2)
+            literal = p[i + 2:] if end < 0 else p[i + 2:end]
+            operand += [(ord(ch), ord(ch)) for ch in literal]
+            i = n if end < 0 else end + 2
+            continue
+        if c == "\\":
+            item, i = _escape_item(p, i)
+        else:
+            item, i = ord(c), i + 1
+        if isinstance(item, list):
+            operand += item
+            continue
+        # A range "a-z" (a '-' before ']' or '[' is a literal).
+        if p[i:i + 1] == "-" and i + 1 < n and p[i + 1] not in "][":
+            if p[i + 1] == "\\":
+                hi, j = _escape_item(p, i + 1)
+            else:
+                hi, j = ord(p[i + 1]), i + 2
+            if isinstance(hi, list) or hi < item:
+                raise FilterError("illegal character range in regular expression")
+            operand.append((item, hi))
+            i = j
+            continue
+        operand.append((item, item))
+    if result is None:
+        ranges = _normalize(operand)
+    else:
+        ranges = _intersect(result, operand) if operand else result
+    return ranges, negated, i
+
+
+def _emit_class(ranges: list, negated: bool) -> str:
+    if not ranges:
+        return "(?s:.)" if negated else "(?!)"
+    return ("[^" if negated else "[") + _ranges_text(ranges) + "]"
+
+
 _FLAG_GROUP = re.compile(r"\(\?([idmsuxU]*)(?:-([idmsuxU]*))?([:)])")
 
 
@@ -335,7 +501,6 @@ def _top_level_flags(pattern: str) -> set:
     """
     on: set = set()
     depth = 0
-    in_class = False
     i = 0
     n = len(pattern)
     while i < n:
@@ -347,13 +512,13 @@ def _top_level_flags(pattern: str) -> set:
                 continue
             i += 2
             continue
-        if in_class:
-            in_class = c != "]"
-        elif c == "[":
-            in_class = True
-            if pattern[i + 1:i + 2] == "]":
-                i += 1
-        elif c == "(":
+        if c == "[":
+            try:
+                i = _java_class(pattern, i)[2]
+            except FilterError:
+                return on
+            continue
+        if c == "(":
             m = _FLAG_GROUP.match(pattern, i)
             if m and m.group(3) == ")" and depth == 0:
                 on |= set(m.group(1))
@@ -370,58 +535,27 @@ def _top_level_flags(pattern: str) -> set:
 def _java_regex(pattern: str) -> tuple:
     """``(python_pattern, unicode_case)`` for a java.util.regex pattern.
 
-    ``unicode_case`` (Java's (?u) or (?U)) means: compile without re.ASCII,
-    \\w, \\d and \\s then being spelled out as ASCII classes unless (?U) asked
+    ``unicode_case`` (Java's (?u) or (?U)) means: compile without re.ASCII;
+    \\w, \\d and \\s are then spelled out as ASCII classes unless (?U) asked
     for Unicode ones too.
     """
     flag_groups = re.findall(r"\(\?([idmsuxU]*)(?:-[idmsuxU]*)?[:)]", pattern)
-    ascii_classes = any("u" in g for g in flag_groups) and not any("U" in g for g in flag_groups)
+    unicode_classes = any("U" in g for g in flag_groups)
+    unicode_case = unicode_classes or any("u" in g for g in flag_groups)
     final = _top_level_flags(pattern)
-    out: list = []
-    if "i" in final:
-        out.append("(?i)")
-    if "x" in final:
-        out.append("(?x)")
-    if "m" in final:
-        out.append("(?m)")
+    out: list = ["(?" + f + ")" for f in "imx" if f in final]
+    multiline = "m" in final
+    scoped = [0]       # per open group: "(?flags:" groups opened for a mid-pattern "(?flags)"
     i = 0
     n = len(pattern)
-    depth = 0          # inside [...] when > 0
-    multiline = "m" in final
-    unicode_case = False
-    scoped = [0]       # per open group: "(?flags:" groups opened for a mid-pattern "(?flags)"
     while i < n:
         c = pattern[i]
         if c == "\\" and i + 1 < n:
             d = pattern[i + 1]
             if d == "Q":
                 end = pattern.find("\\E", i + 2)
-                literal = pattern[i + 2:] if end < 0 else pattern[i + 2:end]
-                out.append("".join(_class_escape(ch) for ch in literal) if depth else re.escape(literal))
+                out.append(re.escape(pattern[i + 2:] if end < 0 else pattern[i + 2:end]))
                 i = n if end < 0 else end + 2
-                continue
-            if d in "pP":
-                if pattern[i + 2:i + 3] == "{":
-                    close = pattern.find("}", i + 3)
-                    if close < 0:
-                        raise FilterError("unclosed \\p{...} in regular expression")
-                    name, i_next = pattern[i + 3:close], close + 1
-                else:
-                    name, i_next = pattern[i + 2:i + 3], i + 3
-                members = _property_members(name, d == "P")
-                out.append(members if depth else "[" + members + "]")
-                i = i_next
-                continue
-            if d == "x" and pattern[i + 2:i + 3] == "{":
-                close = pattern.find("}", i + 3)
-                try:
-                    ch = chr(int(pattern[i + 3:close], 16)) if close > 0 else None
-                except (ValueError, OverflowError):
-                    ch = None
-                if ch is None:
-                    raise FilterError("bad \\x{...} escape in regular expression")
-                out.append(_class_escape(ch) if depth else re.escape(ch))
-                i = close + 1
                 continue
             if d == "k" and pattern[i + 2:i + 3] == "<":
                 close = pattern.find(">", i + 3)
@@ -429,51 +563,35 @@ def _java_regex(pattern: str) -> tuple:
                     out.append(f"(?P={pattern[i + 3:close]})")
                     i = close + 1
                     continue
-            if ascii_classes and d.lower() in _ASCII_CLASSES:
-                members = _ASCII_CLASSES[d.lower()]
-                if depth and d.islower():
-                    out.append(members)
-                elif depth:  # a negated class inside [...]: spell out its complement
-                    out.append(_category_members_from_class(members))
-                else:
-                    out.append(("[" if d.islower() else "[^") + members + "]")
+            if d in _JAVA_ESCAPES:
+                out.append(_JAVA_ESCAPES[d])
                 i += 2
                 continue
-            table = _JAVA_ESCAPES_IN if depth else _JAVA_ESCAPES_OUT
-            if d in table:
-                out.append(table[d])
-            else:
+            if d.lower() in "dws" and unicode_classes:
                 out.append(pattern[i:i + 2])
+                i += 2
+                continue
+            if d.lower() in "dwshv" or d in "pPxuc0":
+                item, i = _escape_item(pattern, i)
+                if isinstance(item, list):
+                    out.append(_emit_class(item, False))
+                else:
+                    out.append(re.escape(chr(item)))
+                continue
+            out.append(pattern[i:i + 2])
             i += 2
             continue
-        if depth:
-            if c == "[":
-                out.append("\\[")  # Java nests classes; treated as a literal here
-            else:
-                if c == "]" and not (out and out[-1] in ("[", "[^")):
-                    depth -= 1
-                out.append(c)
-            i += 1
-            continue
         if c == "[":
-            depth = 1
-            if pattern[i + 1:i + 2] == "^":
-                out.append("[^")
-                i += 2
-            else:
-                out.append("[")
-                i += 1
+            ranges, negated, i = _java_class(pattern, i)
+            out.append(_emit_class(ranges, negated))
             continue
         if c == "(" and pattern.startswith("(?", i):
             m = _FLAG_GROUP.match(pattern, i)
             if m and (m.group(1) or m.group(2) is not None or m.group(3) == ":"):
-                on, off = m.group(1), m.group(2) or ""
+                on = m.group(1).replace("u", "").replace("U", "").replace("d", "")
+                off = (m.group(2) or "").replace("u", "").replace("U", "").replace("d", "")
                 if "m" in on:
                     multiline = True
-                if "u" in on or "U" in on:
-                    unicode_case = True
-                on = on.replace("u", "").replace("U", "").replace("d", "")
-                off = off.replace("u", "").replace("U", "").replace("d", "")
                 flags = on + ("-" + off if off else "")
                 if m.group(3) == ":":
                     out.append("(?" + flags + ":")

@@ -300,11 +300,14 @@ def test_get_rows_is_a_batch(hf):
     assert h.getRows(b"missing", []) == []
     assert h.getRowsWithColumnsTs(b"missing", [], None, 1) == []
     with pytest.raises(hbase.IOError) as ei:
-        h.getRows(b"missing", [b"r"])
+        h.getRows(b"missing", [b"r", b"s"])
     assert ei.value.canRetry is True
     with pytest.raises(hbase.IOError) as ei:
-        h.getRowsWithColumns(T, [b"r"], [b"nofam:x"])
+        h.getRowsWithColumns(T, [b"r", b"r"], [b"nofam:x"])
     assert ei.value.canRetry is True
+    with pytest.raises(hbase.IOError) as ei:  # HTable.get(List) of one Get is a get
+        h.getRowsTs(b"missing", [b"r"], 6)
+    assert ei.value.canRetry is False
     with pytest.raises(TApplicationException):
         h.getRows(b"missing", [b""])
     with pytest.raises(hbase.IOError) as ei:  # a single get is not a batch
@@ -471,6 +474,8 @@ def test_increment_and_increment_rows(hf):
         h.increment(hbase.TIncrement(table=T, row=b"", column=b"cf:c", ammount=1))
     with pytest.raises(TApplicationException):
         h.increment(hbase.TIncrement(table=T, row=b"r", column=b"cf", ammount=1))
+    with pytest.raises(TApplicationException):  # before the missing table is noticed
+        h.increment(hbase.TIncrement(table=b"missing", row=b"r", column=b"cf", ammount=1))
 
 
 def test_append(hf):
@@ -511,6 +516,10 @@ def test_check_and_put(hf):
         h.checkAndPut(b"bad name", b"r", b"cf:a", b"x", m)
     with pytest.raises(hbase.IOError):
         h.checkAndPut(b"missing", b"r", b"cf:a", b"x", m)
+    # the put's family is only checked when the put is applied
+    assert h.checkAndPut(T, b"r", b"cf:a", b"nomatch", put(b"nofam:x", b"1")) is False
+    with pytest.raises(hbase.IOError):
+        h.checkAndPut(T, b"r", b"cf:a", b"x", put(b"nofam:x", b"1"))
 
 
 # ---- scanners -----------------------------------------------------------------

@@ -565,6 +565,8 @@ class HBaseHandler:
 
     def _rows(self, tableName: bytes, rows: list, columns: Any, max_ts: int,
               batch: bool = False) -> list:
+        if batch and len(rows) == 1:
+            batch = False  # HTable.get(List) of one Get is a plain get
         if batch:
             # HBase: table.get(List<Get>) -- nothing to fetch touches no table,
             # and failures come back wrapped in a (retryable) batch exception
@@ -803,10 +805,11 @@ class HBaseHandler:
     def _increment_one(self, inc: Any) -> None:
         if inc is None or not inc.row or not inc.table:
             raise internal_error("Must supply a table and a row key; can't increment")
-        t = self._table(inc.table)
+        name = check_table_name(inc.table)
         p = parse_column(inc.column)
-        if len(p) != 2:
+        if len(p) != 2:  # incrementFromThrift gives null: an NPE before any RPC
             raise internal_error("java.lang.NullPointerException: increment of a bare family")
+        t = self.store.enabled_table(name)
         self.store.increment(t, bytes(inc.row), p[0], p[1], int(inc.ammount or 0))
 
     @_store_errors
@@ -850,7 +853,7 @@ class HBaseHandler:
             raise internal_error("java.lang.ArrayIndexOutOfBoundsException: "
                                  "Index 1 out of bounds for length 1")
         t = self.store.enabled_table(_table_name_caught(tableName))
-        self.store.check_families(t, {check[0], target[0]})
+        self.store.check_families(t, {check[0]})  # the put's family only if it is applied
         now = self._now()
         cur = self.store.latest(t, row, check[0], check[1], now)
         if not value:

@@ -112,6 +112,9 @@ def _w(items: list, weights: list[int]) -> st.SearchStrategy:
 
 
 rows = _w([Row(r) for r in ROWS] + [Row(b"", empty=True)], [5, 5, 5, 5, 1])
+# HBase 2.6 does not answer an increment/append on the empty row within 60 s
+# (its client retries), so counters never get the empty row.
+counter_rows = st.sampled_from([Row(r) for r in ROWS])
 tables = _w(["T", "M"], [15, 1])
 columns = _w(COLUMNS + FAMILY_COLUMNS + BAD_COLUMNS, [4] * len(COLUMNS) + [2, 2, 1])
 put_columns = _w(COLUMNS + FAMILY_COLUMNS + BAD_COLUMNS, [6] * len(COLUMNS) + [1, 1, 1])
@@ -173,9 +176,9 @@ write_ops = st.one_of(
     _op("deleteAllTs", tables, rows, columns, timestamps, attributes),
     _op("deleteAllRow", tables, rows, attributes),
     _op("deleteAllRowTs", tables, rows, timestamps, attributes),
-    _op("atomicIncrement", tables, rows, columns, st.sampled_from([1, -1, 5, 0])),
-    _op("increment", tables, rows, columns, st.sampled_from([1, 3])),
-    _op("append", tables, rows, st.lists(st.tuples(put_columns, values), min_size=1, max_size=2)),
+    _op("atomicIncrement", tables, counter_rows, columns, st.sampled_from([1, -1, 5, 0])),
+    _op("increment", tables, counter_rows, columns, st.sampled_from([1, 3])),
+    _op("append", tables, counter_rows, st.lists(st.tuples(put_columns, values), min_size=1, max_size=2)),
     _op("checkAndPut", tables, rows, columns, st.one_of(st.none(), values),
         mutations, attributes),
 )
@@ -305,7 +308,8 @@ class Runner:
                 raw = ("error", type(e).__name__, getattr(e, "canRetry", None))
             except TApplicationException as e:
                 raw = ("error", "TApplicationException", e.type)
-            except (TTransportException, socket.timeout, OSError) as e:
+            except (TTransportException, OSError, AssertionError) as e:
+                # (thriftpy2 asserts on a socket it has closed after an error)
                 raw = ("error", "transport", type(e).__name__)
                 self.backend.reconnect()
                 self.c = self.backend.client

@@ -1565,3 +1565,9 @@ def test_batch_with_filter_row_error_is_hbases_words():
         assert parse_filter(text).has_filter_row, text
     for text in ("ValueFilter(!=, 'binary:2')", "KeyOnlyFilter()"):
         assert not parse_filter(text).has_filter_row, text
+
+
+def test_while_failing_mid_family_drops_the_rest_of_the_row():
+    # row1: 'apple' passes, 'old' (an older version, same column) fails: the rest
+    # of row1 is never looked at, and the scan ends after returning 'apple'.
+    assert scan("WHILE ValueFilter(!=, 'binary:old')") == {b"row1": [(b"cf1", b"a", 3, b"apple")]}

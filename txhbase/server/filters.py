@@ -630,6 +630,10 @@ class _Filter:
 
     has_filter_row = False
     reversed = False
+    #: Whether filter_all_remaining() can ever be true / transform_cell() changes
+    #: cells: lets the scan loop skip those calls (speed only).
+    may_finish = False
+    transforms = False
 
     def set_reversed(self, value: bool) -> None:
         self.reversed = value
@@ -664,6 +668,8 @@ class _Filter:
 
 
 class _KeyOnly(_Filter):
+    transforms = True
+
     def __init__(self, len_as_val: bool) -> None:
         self.len_as_val = len_as_val
 
@@ -693,6 +699,7 @@ class _FirstKeyOnly(_Filter):
 
 
 class _Prefix(_Filter):
+    may_finish = True
     def __init__(self, prefix: bytes) -> None:
         self.prefix = prefix
         self.passed = False
@@ -777,6 +784,7 @@ class _MultipleColumnPrefix(_Filter):
 
 
 class _ColumnCountGet(_Filter):
+    may_finish = True
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.count = 0
@@ -793,6 +801,7 @@ class _ColumnCountGet(_Filter):
 
 
 class _Page(_Filter):
+    may_finish = True
     has_filter_row = True
 
     def __init__(self, page_size: int) -> None:
@@ -828,6 +837,7 @@ class _ColumnPagination(_Filter):
 
 
 class _InclusiveStop(_Filter):
+    may_finish = True
     def __init__(self, stop: bytes) -> None:
         self.stop = stop
         self.done = False
@@ -1061,6 +1071,7 @@ class _Skip(_Filter):
     def __init__(self, inner: _Filter) -> None:
         self.inner = inner
         self.filter_out = False
+        self.transforms = inner.transforms
 
     def reset(self) -> None:
         self.inner.reset()
@@ -1092,10 +1103,12 @@ class _While(_Filter):
     """WHILE: end the scan at the first row key or cell the wrapped filter refuses."""
 
     has_filter_row = True
+    may_finish = True
 
     def __init__(self, inner: _Filter) -> None:
         self.inner = inner
         self.all_done = False
+        self.transforms = inner.transforms
 
     def reset(self) -> None:
         self.inner.reset()
@@ -1175,6 +1188,8 @@ class _List(_Filter):
     def __init__(self, filters: list) -> None:
         self.filters = filters
         self.has_filter_row = any(f.has_filter_row for f in filters)
+        self.may_finish = any(f.may_finish for f in filters)
+        self.transforms = any(f.transforms for f in filters)
 
     def set_reversed(self, value: bool) -> None:
         self.reversed = value
@@ -1447,28 +1462,31 @@ class RowFilter:
         f = self._root
         closed = self._closed
         append = out.append
+        filter_cell = f.filter_cell
+        transform = f.transform_cell if f.transforms else None
+        finished = f.filter_all_remaining if f.may_finish else None
         i = 0
         n = len(cells)
         while i < n:
             cell = cells[i]
-            if f.filter_all_remaining():
+            if finished is not None and finished():
                 # ScanQueryMatcher answers DONE_SCAN: this family's store scanner closes.
                 closed.add(cell[0])
                 i = self._next_family(cells, i)
                 continue
-            rc = f.filter_cell(cell)
+            rc = filter_cell(cell)
             if rc == INCLUDE:
-                append(f.transform_cell(cell))
+                append(cell if transform is None else transform(cell))
                 i += 1
             elif rc == SKIP:
                 i += 1
             elif rc == INCLUDE_AND_NEXT_COL:
-                append(f.transform_cell(cell))
+                append(cell if transform is None else transform(cell))
                 i = self._next_column(cells, i)
             elif rc == NEXT_COL:
                 i = self._next_column(cells, i)
             elif rc == INCLUDE_AND_SEEK_NEXT_ROW:
-                append(f.transform_cell(cell))
+                append(cell if transform is None else transform(cell))
                 i = self._next_family(cells, i)
             elif rc == NEXT_ROW:
                 i = self._next_family(cells, i)
@@ -1479,7 +1497,7 @@ class RowFilter:
                     family = cell[0]
                     while i < n and cells[i][0] == family and _key(cells[i]) < hint:
                         i += 1
-            if (i == n or cells[i][0] != cell[0]) and f.filter_all_remaining():
+            if finished is not None and (i == n or cells[i][0] != cell[0]) and finished():
                 # The store scanner peeks at its next cell (the next row's) before
                 # returning, gets DONE_SCAN there and closes: the family is over.
                 closed.add(cell[0])

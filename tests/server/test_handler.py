@@ -362,8 +362,14 @@ def test_mutate_rows_puts_before_deletes(hf):
         h.mutateRowsTs(T, [hbase.BatchMutation(row=b"r", mutations=[put(b"cf:a", b"v")])], -1)
     with pytest.raises(hbase.IllegalArgument):  # the table lookup is inside it
         h.mutateRows(b"bad name", [hbase.BatchMutation(row=b"r", mutations=[])])
-    with pytest.raises(hbase.IOError):
+    with pytest.raises(hbase.IOError) as ei:
         h.mutateRows(T, [hbase.BatchMutation(row=b"r3", mutations=[put(b"zz:a", b"v")])])
+    assert ei.value.canRetry is True
+    with pytest.raises(hbase.IOError) as ei:
+        h.mutateRows(T, [hbase.BatchMutation(row=b"r4", mutations=[put(b"cf:a", b"v")]),
+                         hbase.BatchMutation(row=b"r4", mutations=[delete(b"zz:a")])])
+    assert ei.value.canRetry is True
+    assert h.get(T, b"r4", b"cf:a")[0].value == b"v"  # the puts went first
 
 
 def test_deletes_remove_versions_up_to_ts(hf):

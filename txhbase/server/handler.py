@@ -745,20 +745,29 @@ class HBaseHandler:
                     self.store.put(t, row, puts, put_ts, _ttl_expiry(attributes, put_ts))
                 except st.NoSuchFamily as e:
                     failed.append(e)
-        if failed:
-            d = self._durable()
-            err = io_error(
-                "org.apache.hadoop.hbase.client.RetriesExhaustedWithDetailsException",
-                f"Failed {len(failed)} actions: org.apache.hadoop.hbase.regionserver."
-                f"NoSuchColumnFamilyException: Column family {_name(failed[0].args[0])} "
-                "does not exist", can_retry=True)
-            if isinstance(d, defer.Deferred):
-                return d.addCallback(lambda _: defer.fail(err))
-            raise err
+        if failed:  # the put batch failed: HBase stops before the deletes
+            return self._batch_failed(failed)
         for row, puts, deletes in batches:  # ... then every Delete
             if deletes:
-                self._apply_deletes(t, row, deletes, del_ts, attributes)
+                try:
+                    self._apply_deletes(t, row, deletes, del_ts, attributes)
+                except st.NoSuchFamily as e:
+                    failed.append(e)
+        if failed:  # table.delete(List) is a batch too
+            return self._batch_failed(failed)
         return self._durable()
+
+    def _batch_failed(self, failed: list) -> Any:
+        """The retryable IOError of a batch with failed actions, after what did apply."""
+        err = io_error(
+            "org.apache.hadoop.hbase.client.RetriesExhaustedWithDetailsException",
+            f"Failed {len(failed)} actions: org.apache.hadoop.hbase.regionserver."
+            f"NoSuchColumnFamilyException: Column family {_name(failed[0].args[0])} "
+            "does not exist", can_retry=True)
+        d = self._durable()
+        if isinstance(d, defer.Deferred):
+            return d.addCallback(lambda _: defer.fail(err))
+        raise err
 
 
     @_store_errors

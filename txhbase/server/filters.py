@@ -201,6 +201,7 @@ class Comparator:
                 text = v.decode("ascii").lower() if v.isascii() else v.decode("utf-8", "replace").lower()
                 return keep_on_match if needle in text else keep_on_miss
             return keep_sub
+        assert self._pattern is not None
         search = self._pattern.search
 
         def keep_re(v: bytes) -> bool:
@@ -1228,7 +1229,7 @@ class _And(_List):
 
     def filter_cell(self, cell: Cell) -> int:
         rc = INCLUDE
-        hinting = []
+        hinting: list = []
         self.seek_hint_filters = hinting
         for f in self.filters:
             if f.filter_all_remaining():
@@ -1418,7 +1419,7 @@ class RowFilter:
             # ("on demand") only for rows the filter kept; a row with no cell in
             # an essential family is never seen at all.
             essential = self._essential_family
-            main = []
+            main: list = []
             for c in cells:
                 fam = c[0]
                 known = essential.get(fam)

@@ -602,6 +602,20 @@ def minimise(reference: Backend, candidate: Backend, sequence: list[Op]) -> Opti
     return best
 
 
+def _shape(v: Any) -> Any:
+    if isinstance(v, tuple) and v and v[0] == "error":
+        return v
+    if isinstance(v, list):
+        return "list" if v else "[]"
+    return type(v).__name__
+
+
+def signature(div: Divergence) -> tuple:
+    """A coarse kind for a (minimised) divergence, to report each kind once."""
+    ops_names = tuple(sorted({op.name for op in div.sequence}))
+    return ops_names, _shape(div.expected), _shape(div.actual)
+
+
 # --------------------------------------------------------------------------
 # standalone survey
 
@@ -656,7 +670,7 @@ def _survey(args: argparse.Namespace) -> int:
             if small is None:
                 print("\n(divergence did not reproduce)")
                 continue
-            key = (small.sequence[small.index].name, repr(small.expected)[:60], repr(small.actual)[:60])
+            key = signature(small)
             if key in seen_kinds:
                 continue
             seen_kinds.add(key)

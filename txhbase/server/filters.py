@@ -1397,14 +1397,20 @@ class RowFilter:
         self._reversed = bool(value)
         self._root.set_reversed(self._reversed)
 
-    def filter_row(self, row: bytes, cells: list) -> Optional[list]:
+    def filter_row(self, row: bytes, cells: list,
+                   versions: Optional[int] = None) -> Optional[list]:
         """Cells of ``row`` to return (transformed, e.g. by KeyOnlyFilter), or None to drop it.
 
         ``cells``: ``(family, qualifier, timestamp, value)`` tuples of one row in
-        HBase order (family asc, qualifier asc, timestamp desc), already limited
-        to the scan's columns, time range and versions.  Call once per row, in
-        scan order; the list is not modified.
+        HBase order (family asc, qualifier asc, timestamp desc), limited to the
+        scan's columns and time range and to the *family's* max versions: with a
+        filter HBase lets it see every stored version, and applies the scan's
+        own number of versions (``versions``; 1 for Thrift scans) to what the
+        filter keeps.  ``versions=None`` keeps every version the filter keeps.
+        Call once per row, in scan order; the list is not modified.
         """
+        if versions is not None and versions < 1:
+            raise ValueError(f"versions must be >= 1, got {versions!r}")
         if self.done or not cells:
             return None
         f = self._root
@@ -1438,7 +1444,7 @@ class RowFilter:
             self.done = f.filter_all_remaining()
             return None
         out: list = []
-        self._scan_cells(cells, out)
+        self._scan_cells(cells, out, versions)
         # RegionScanner: row-level decisions (FilterWrapper.filterRowCellsWithRet),
         # taken before any on-demand family is loaded.
         excluded = not out
@@ -1451,21 +1457,27 @@ class RowFilter:
         if excluded:
             out = []
         elif joined:
-            self._scan_cells(joined, out)
+            self._scan_cells(joined, out, versions)
             out.sort(key=_key)
         f.reset()
         if f.filter_all_remaining():
             self.done = True
         return out or None
 
-    def _scan_cells(self, cells: list, out: list) -> None:
-        """The store scanners' loop: ask the filter about each cell, obey its answer."""
+    def _scan_cells(self, cells: list, out: list, versions: Optional[int]) -> None:
+        """The store scanners' loop: ask the filter about each cell, obey its answer.
+
+        ``versions``: UserScanQueryMatcher's versionsAfterFilter: past that many
+        kept cells of one column, the cell is dropped and the column skipped.
+        """
         f = self._root
         closed = self._closed
         append = out.append
         filter_cell = f.filter_cell
         transform = f.transform_cell if f.transforms else None
         finished = f.filter_all_remaining if f.may_finish else None
+        col: Optional[Cell] = None
+        count = 0
         i = 0
         n = len(cells)
         while i < n:
@@ -1476,6 +1488,14 @@ class RowFilter:
                 i = self._next_family(cells, i)
                 continue
             rc = filter_cell(cell)
+            if versions is not None and rc <= INCLUDE_AND_SEEK_NEXT_ROW:  # an INCLUDE code
+                if col is None or col[1] != cell[1] or col[0] != cell[0]:
+                    col = cell
+                    count = 0
+                count += 1
+                if count > versions:
+                    i = self._next_column(cells, i)
+                    continue
             if rc == INCLUDE:
                 append(cell if transform is None else transform(cell))
                 i += 1

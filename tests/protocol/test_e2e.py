@@ -140,6 +140,8 @@ def test_connect_timeout_on_clock():
     failures = []
     d.addErrback(failures.append)
     assert failures and failures[0].check(TimeoutError)
+    # Nothing was written, so a pool may retry even a counter safely.
+    assert failures[0].value.sent is False
 
 
 def test_connect_validates_arguments():

@@ -50,7 +50,8 @@ def connect(reactor: Any, host: Optional[str] = None, port: Optional[int] = None
     Give ``host`` and ``port``, or ``endpoint``: a Twisted client endpoint
     string (``tcp:host=h:port=p``, ``tls:h:p``, ``unix:path=/p``).
     ``timeout`` (ms) becomes the protocol's ``default_timeout``;
-    ``connect_timeout`` (ms) bounds the connection attempt (TimeoutError).
+    ``connect_timeout`` (ms) bounds the connection attempt (TimeoutError
+    with ``sent=False``).
     A refused or failed attempt fails with ``ConnectionLost`` (``sent=False``,
     ``reason`` the Twisted failure).
     """
@@ -83,9 +84,12 @@ def connect(reactor: Any, host: Optional[str] = None, port: Optional[int] = None
                                  timeout=timeout, max_message_size=max_message_size)
     d = ep.connect(factory)
     if connect_timeout is not None:
-        d.addTimeout(connect_timeout / 1000.0, reactor,
-                     onTimeoutCancel=lambda _, t: Failure(TimeoutError(
-                         f"connecting to {where} timed out after {connect_timeout} ms")))
+        def _timed_out(_: Any, t: float) -> Failure:
+            err = TimeoutError(f"connecting to {where} timed out after {connect_timeout} ms")
+            err.sent = False  # nothing was written: callers may retry safely
+            return Failure(err)
+
+        d.addTimeout(connect_timeout / 1000.0, reactor, onTimeoutCancel=_timed_out)
 
     def _wrap(f: Failure) -> Failure:
         if isinstance(f.value, (TxHBaseError, defer.CancelledError)):

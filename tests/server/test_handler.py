@@ -334,15 +334,27 @@ def test_mutate_row_errors(hf):
     assert ei.value.canRetry is False
 
 
-def test_mutate_row_applies_delete_before_put(hf):
+def test_mutate_row_applies_delete_then_put_at_one_timestamp(hf):
     h, ft = hf
-    h.mutateRow(T, b"r", [put(b"cf:a", b"old")])
+    h.mutateRow(T, b"r", [put(b"cf:a", b"old"), put(b"cf:b", b"b")])
     ft.advance_ms(5)
-    h.mutateRow(T, b"r", [put(b"cf:a", b"new"), delete(b"cf:a")])
-    assert [c.value for c in h.getVer(T, b"r", b"cf:a", 5)] == [b"new"]
+    # HBase: Delete then Put, both at the same server ms: the put is masked
+    h.mutateRow(T, b"r", [put(b"cf:a", b"new"), delete(b"cf:a"), put(b"cf:c", b"c")])
+    assert h.get(T, b"r", b"cf:a") == []
+    assert rows_of(h.getRow(T, b"r")) == [(b"r", {b"cf:b": b"b", b"cf:c": b"c"})]
+    # a later call puts again
+    h.mutateRow(T, b"r", [put(b"cf:a", b"again")])
+    assert h.get(T, b"r", b"cf:a")[0].value == b"again"
     # with an explicit timestamp the delete marker masks the put of the same ts
     h.mutateRowTs(T, b"s", [put(b"cf:a", b"v"), delete(b"cf:a")], 100)
     assert h.get(T, b"s", b"cf:a") == []
+
+
+def test_a_put_born_expired_hides_nothing(hf):
+    h, _ = hf
+    h.mutateRowTs(T, b"x", [put(b"cf:a", b"kept")], 10)
+    h.mutateRowTs(T, b"x", [put(b"cf:a", b"")], 10, {b"_ttl": (1000).to_bytes(8, "big")})
+    assert h.get(T, b"x", b"cf:a")[0].value == b"kept"
 
 
 def test_mutate_rows_puts_before_deletes(hf):
@@ -493,6 +505,8 @@ def test_append(hf):
     assert h.get(T, b"r", b"cf:a")[0].value == b"xyz"
     with pytest.raises(TApplicationException):
         h.append(hbase.TAppend(table=T, row=b"", columns=[b"cf:a"], values=[b"v"]))
+    with pytest.raises(TApplicationException):  # parsed before the table is looked up
+        h.append(hbase.TAppend(table=b"missing", row=b"r", columns=[b"cf"], values=[b"v"]))
     with pytest.raises(hbase.IOError):
         h.append(hbase.TAppend(table=T, row=b"r", columns=[b"nofam:a"], values=[b"v"]))
 

@@ -691,15 +691,15 @@ class HBaseHandler:
         ts = _check_ts(timestamp, uncaught=False)
         puts, deletes = self._split_mutations(mutations, bare_put_error=False)
         t = self.store.enabled_table(name)
-        latest = ts == LATEST
+        if ts == LATEST and (puts or deletes):
+            # HBase sends the Delete then the Put from the gateway, well within
+            # a millisecond: both get the same server time, so a put of a
+            # column this call also deletes stays masked (as HBase 2.6 shows)
+            ts = self.store.issue_ts(t, row)
         if deletes:
-            # at LATEST, issue_ts puts the Delete and then the Put at
-            # increasing timestamps, as HBase's two RPCs would be
-            self._apply_deletes(t, row, deletes, self.store.issue_ts(t, row) if latest else ts,
-                                attributes)
+            self._apply_deletes(t, row, deletes, ts, attributes)
         if puts:
-            put_ts = self.store.issue_ts(t, row) if latest else ts
-            self.store.put(t, row, puts, put_ts, _ttl_expiry(attributes, put_ts))
+            self.store.put(t, row, puts, ts, _ttl_expiry(attributes, ts))
         return self._durable()
 
     @_store_errors
@@ -836,17 +836,18 @@ class HBaseHandler:
     def append(self, append: Any) -> Any:
         if append is None or not append.row or not append.table:
             raise internal_error("Must supply a table and a row key; can't append")
-        t = self._table(append.table)
+        name = check_table_name(append.table)
         columns, values = append.columns or [], append.values or []
         if len(columns) != len(values):
             raise internal_error("java.lang.IndexOutOfBoundsException: columns and values differ")
         cells = []
-        for c, v in zip(columns, values):
+        for c, v in zip(columns, values):  # appendFromThrift runs before the table is used
             p = parse_column(c)
             if len(p) != 2:
                 raise internal_error("java.lang.ArrayIndexOutOfBoundsException: "
                                      "Index 1 out of bounds for length 1")
             cells.append((p[0], p[1], bytes(v or b"")))
+        t = self.store.enabled_table(name)
         done = self.store.append(t, bytes(append.row), cells)
         return self._durable([hbase.TCell(value=v, timestamp=ts) for _, _, ts, v in done])
 

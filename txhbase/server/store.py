@@ -322,6 +322,10 @@ class Store:
 
     def _apply_put(self, t: Table, row: bytes, cells: Iterable, ts: int,
                    expiry: Optional[int]) -> None:
+        if expiry is not None and expiry < self.now():
+            # born expired (a _ttl shorter than the cell's age): HBase skips it
+            # on every read, so it never hides a same-timestamp older cell
+            return
         markers = t.markers.get(row)
         cols = t.rows.get(row)
         for fam, qual, value in cells:

@@ -228,8 +228,14 @@ def test_batch_transaction_rolls_nothing_back_but_sends_nothing_on_error(table, 
     assert table.row(r) == {b"cf1:a": b"1"}
 
 
-def test_put_then_delete_then_put_in_quick_succession(table, row_prefix):
-    """Back-to-back server-time writes of one row apply in order (HBase's RPCs are >= 1 ms apart)."""
+def test_put_then_delete_then_put_in_quick_succession(table, row_prefix, sync_gateway):
+    """Back-to-back server-time writes of one row apply in order.
+
+    The embedded server guarantees it; on real HBase a delete and the next put
+    landing in the same millisecond leave the put masked, so it is not asserted there.
+    """
+    if sync_gateway.backend != "embedded":
+        pytest.skip("timing-dependent on real HBase (same-ms delete masks the next put)")
     r = row_prefix + b"q"
     for i in range(5):
         table.put(r, {b"cf1:a": b"%d" % i})

@@ -178,6 +178,8 @@ write_ops = st.one_of(
     _op("deleteAllRowTs", tables, rows, timestamps, attributes),
     _op("atomicIncrement", tables, counter_rows, columns, st.sampled_from([1, -1, 5, 0])),
     _op("increment", tables, counter_rows, columns, st.sampled_from([1, 3])),
+    _op("incrementRows", st.lists(st.tuples(tables, counter_rows, columns,
+                                            st.sampled_from([1, 2])), max_size=3)),
     _op("append", tables, counter_rows, st.lists(st.tuples(put_columns, values), min_size=1, max_size=2)),
     _op("checkAndPut", tables, rows, columns, st.one_of(st.none(), values),
         mutations, attributes),
@@ -449,6 +451,11 @@ class Runner:
         return self.c.increment(hbase.TIncrement(table=self.table(t), row=self.row(r),
                                                  column=col, ammount=amount))
 
+    def op_incrementRows(self, incs):
+        return self.c.incrementRows([
+            hbase.TIncrement(table=self.table(t), row=self.row(r), column=col, ammount=amount)
+            for t, r, col, amount in incs])
+
     def op_append(self, t, r, pairs):
         return self.c.append(hbase.TAppend(table=self.table(t), row=self.row(r),
                                            columns=[c for c, _ in pairs],
@@ -556,7 +563,8 @@ class Runner:
 
 
 WRITES = {"mutateRow", "mutateRowTs", "mutateRows", "mutateRowsTs", "deleteAll", "deleteAllTs",
-          "deleteAllRow", "deleteAllRowTs", "atomicIncrement", "increment", "append",
+          "deleteAllRow", "deleteAllRowTs", "atomicIncrement", "increment", "incrementRows",
+          "append",
           "checkAndPut"}
 
 

@@ -288,6 +288,7 @@ class Cluster:
     procs: list[_Proc] = field(default_factory=list)
     version: str = ""
     startup_seconds: float = 0.0
+    stopped: bool = False
 
     @property
     def logs_dir(self) -> str:
@@ -405,8 +406,9 @@ class Cluster:
                 except subprocess.TimeoutExpired:
                     pass
         self.procs = []
-        if not self.tmp or not os.path.isdir(self.tmp):
+        if not self.tmp or not os.path.isdir(self.tmp) or self.stopped:
             return
+        self.stopped = True  # the atexit backstop then does nothing
         if keep_logs:
             for sub in ("hbase", "zk", "tmp"):
                 shutil.rmtree(os.path.join(self.tmp, sub), ignore_errors=True)

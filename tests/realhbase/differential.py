@@ -180,7 +180,8 @@ write_ops = st.one_of(
     _op("increment", tables, counter_rows, columns, st.sampled_from([1, 3])),
     _op("incrementRows", st.lists(st.tuples(tables, counter_rows, columns,
                                             st.sampled_from([1, 2])), max_size=3)),
-    _op("append", tables, counter_rows, st.lists(st.tuples(put_columns, values), min_size=1, max_size=2)),
+    _op("append", tables, counter_rows,
+        st.lists(st.tuples(put_columns, values), min_size=1, max_size=2)),
     _op("checkAndPut", tables, rows, columns, st.one_of(st.none(), values),
         mutations, attributes),
 )

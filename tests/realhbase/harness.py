@@ -252,10 +252,12 @@ def sync_client(host: str, port: int, transport: str = "buffered", protocol: str
 
     if (transport, protocol) not in GATEWAY_FLAGS:
         raise ValueError(f"unknown wire transport={transport!r} protocol={protocol!r}")
+    compact = protocol == "compact"
+    framed = transport == "framed"
     return make_client(
         hbase.Hbase, host, port,
-        proto_factory=TCompactProtocolFactory() if protocol == "compact" else TBinaryProtocolFactory(),
-        trans_factory=TFramedTransportFactory() if transport == "framed" else TBufferedTransportFactory(),
+        proto_factory=TCompactProtocolFactory() if compact else TBinaryProtocolFactory(),
+        trans_factory=TFramedTransportFactory() if framed else TBufferedTransportFactory(),
         timeout=timeout_ms)
 
 
@@ -528,7 +530,8 @@ def main() -> int:
     except HarnessError as e:
         print(e, file=sys.stderr)
         return 1
-    print(f"HBase {cluster.version} up in {cluster.startup_seconds:.1f} s; logs in {cluster.logs_dir}")
+    print(f"HBase {cluster.version} up in {cluster.startup_seconds:.1f} s; "
+          f"logs in {cluster.logs_dir}")
     for (transport, protocol), port in cluster.ports.items():
         print(f"  {transport}/{protocol}: {cluster.host}:{port}")
     print("Ctrl-C to stop", flush=True)

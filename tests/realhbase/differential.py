@@ -305,6 +305,17 @@ class Backend:
     connect: Callable[[], Any]
     table: bytes = TABLE
     client: Any = None
+    last_used: float = 0.0
+    #: HBase's threadpool gateway drops connections idle for 60 s: reconnect before that
+    max_idle: float = 20.0
+
+    def fresh(self) -> Any:
+        """The client, reconnected first if it sat idle long enough to be dropped."""
+        now = time.monotonic()
+        if self.client is None or now - self.last_used > self.max_idle:
+            self.reconnect()
+        self.last_used = now
+        return self.client
 
     def reconnect(self) -> None:
         if self.client is not None:
@@ -347,7 +358,7 @@ class Runner:
     def __init__(self, backend: Backend, prefix: bytes):
         self.backend = backend
         self.prefix = prefix
-        self.c = backend.client
+        self.c = backend.fresh()
 
     # -- argument resolution ---------------------------------------------
 
@@ -386,6 +397,7 @@ class Runner:
                 raw = ("error", "transport", type(e).__name__)
                 self.backend.reconnect()
                 self.c = self.backend.client
+            self.backend.last_used = time.monotonic()
             outcomes.append(self.normalise(raw))
             if op.name in WRITES:
                 # Two server-stamped writes in one millisecond would share a

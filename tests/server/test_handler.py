@@ -154,6 +154,7 @@ def test_table_regions_missing_and_split(hf):
     with pytest.raises(hbase.IOError):
         h.getRegionInfo(b"nothere,x,1")
     assert h.getRegionInfo(b"zzz").startKey == b"m"  # the last meta row <= b"zzz"
+    assert h.getRegionInfo(b"").startKey == b"m"  # "" = from the end of meta
 
 
 def test_presplit_applies_when_table_is_created():

@@ -1026,7 +1026,8 @@ class HBaseHandler:
         for t in self.store.tables.values():
             for s, e in self.store.regions(t.name):
                 info = self._region_info(t, s, e)
-                if info.name <= row and (best is None or info.name > best.name):
+                # an empty row starts the reverse scan at the end of meta
+                if (not row or info.name <= row) and (best is None or info.name > best.name):
                     best = info
         if best is None:
             raise io_error("java.io.IOException",

@@ -18,13 +18,11 @@ fired once the log is on disk, so a reply never acknowledges a lost write.
 Deliberate differences from a real gateway, and points to check against one
 (the real-HBase differential test decides):
 
-- server timestamps (LATEST) of one row strictly increase (``issue_ts``):
-  HBase's RPCs are >= 1 ms apart, ours are not;
 - deletes remove cells for good: a delete with a ``_ttl`` attribute whose
   marker has already expired is ignored (as in HBase), but a marker that
   expires later does not bring the cells back as it would in HBase;
-- versions beyond max_versions are pruned at write time (HBase may still
-  return them from the memstore to a time-range read until a compaction);
+- versions hidden by max_versions are kept, like in HBase's memstore, but
+  only up to ``store.RETAIN_VERSIONS`` per column (HBase: until a flush);
 - ``majorCompact`` drops delete markers at once (HBase: asynchronously, and
   its Thrift1 handler actually requests a minor compaction);
 - idle scanners expire after ``scanner_timeout`` (HBase 2.6 keeps them in a
@@ -34,9 +32,9 @@ Deliberate differences from a real gateway, and points to check against one
   atomicIncrement of an empty row, INTERNAL_ERROR here);
 - TApplicationException messages carry the Java exception text; HBase's
   say only "Internal error processing <method>";
-- between *separate* calls a row's server timestamps strictly increase; on
-  HBase two calls in the same millisecond can share one (a delete then a
-  put of the same column in the same ms leaves the put masked).
+- between *separate* calls a row's server timestamps strictly increase
+  (``Store.issue_ts``); on HBase two calls in the same millisecond can share
+  one (a delete then a put of the same column in that ms masks the put).
 
 Checked against HBase 2.6.1 (tests/realhbase/differential.py survey, 4,000+
 random call sequences without divergence, plus tests/server/test_*conformance

@@ -40,6 +40,8 @@ from cmp_common import (  # noqa: E402
 SCAN_START, SCAN_STOP = b"scan-", b"scan."
 #: happybase's batch_size counts mutations (columns): this sends 1000 rows per mutateRows
 BATCH_MUTATIONS = SCAN_BATCH * len(COLUMNS)
+#: 1000-row mutateRows calls txhbase keeps in flight in the batch put (pipelined modes)
+BATCH_WINDOW = 4
 
 
 # --------------------------------------------------------------- happybase
@@ -263,6 +265,10 @@ def _txhbase_batchput(t: Any, pool: Any, n: int, window: int) -> Any:
         def send_chunk(keys: range) -> Any:
             return send_chunk_on(t, keys)
 
+    # 64 x 1000-row batches in flight would hold 640,000 Mutation structs at
+    # once (300 MB, and the GC walking them): a few batches already keep the
+    # connection busy
+    window = min(window, BATCH_WINDOW)
     return windowed(send_chunk, chunks, window, lambda r: None).addCallback(lambda _: n)
 
 

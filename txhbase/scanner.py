@@ -294,29 +294,28 @@ class Scanner:
                 self._close_waiters.append(d)
                 return d
             return defer.succeed(None)
-        self._closed = True
-        self._finished = True
-        self._buffer.clear()
-        waiters, self._waiters = self._waiters, deque()
-        for w in waiters:
-            _end(w)
+        self._stop()
         if self._fetching is not None:
             d = defer.Deferred()
             self._close_waiters.append(d)
             return d
         return self._release()
 
+    def _stop(self) -> None:
+        """Mark the scan closed and finished; pending waiters fire with None."""
+        self._closed = True
+        self._finished = True
+        self._buffer.clear()
+        waiters, self._waiters = self._waiters, deque()
+        for w in waiters:
+            _end(w)
+
     def connection_closing(self) -> None:
         """Called by ``Connection.close()``: end the scan and write its
         ``scannerClose`` now, even with a request in flight (the gateway
         answers requests of one connection in order)."""
         if not self._closed:
-            self._closed = True
-            self._finished = True
-            self._buffer.clear()
-            waiters, self._waiters = self._waiters, deque()
-            for w in waiters:
-                _end(w)
+            self._stop()
         sid, self._state.id = self._state.id, None
         if sid is not None:
             self._conn.call("scannerClose", sid, timeout=self._timeout).addErrback(

@@ -308,6 +308,11 @@ REGRESSION_CASES: dict[str, list[Op]] = {
         Op("checkAndPut", ("T", Row(b"a"), b"cf1:q2", None, ("put", b"cf1:q1", b"ok"), "")),
         Op("checkAndPut", ("T", Row(b"b"), b"cf1:q2", b"", ("put", b"cf1:q1", b"ok"), "")),
         Op("getRows", ("T", [Row(b"a"), Row(b"b")]))],
+    # nothing to apply (a bare-family put is ignored): HBase never opens the table
+    "missing_table_noop_mutaterow": [
+        Op("mutateRow", ("M", Row(b"a"), [("put", b"cf2", b"v1")], "")),
+        Op("mutateRowTs", ("M", Row(b"a"), [("put", b"cf2", b"v1")], 5, "")),
+        Op("mutateRow", ("M", Row(b"a"), [], ""))],
     "missing_table_empty_getrows": [
         Op("getRowsWithColumnsTs", ("M", [], [b"cf1"], 1)), Op("getRows", ("M", []))],
     "missing_table_empty_row": [

@@ -1660,8 +1660,4 @@ def _versions_model(text: bytes) -> list:
 @pytest.mark.parametrize("text", VERSIONS_CASES, ids=[t.decode()[:50] for t in VERSIONS_CASES])
 def test_gateway_agrees_with_the_model_on_versions(versions_table, sync_gateway, text):
     got = list(versions_table.scan(row_prefix=VERSIONS_PREFIX, filter=text))
-    want = _versions_model(text)
-    if got != want and sync_gateway.backend == "embedded":
-        pytest.xfail("the handler shows filters only the newest version (HBase: all stored "
-                     "versions, then the scan's limit on what the filter kept)")
-    assert got == want
+    assert got == _versions_model(text)

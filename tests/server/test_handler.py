@@ -664,7 +664,7 @@ def test_long_filtered_scan_yields_to_the_reactor(scan_hf, monkeypatch):
         done = False
         reversed = False
 
-        def filter_row(self, row, cells):
+        def filter_row(self, row, cells, versions=None):
             return cells if row == b"row09" else None
 
     sc.filter = DropAllButLast()
@@ -758,6 +758,33 @@ def test_scan_filter_string(scan_hf):
         startRow=b"row01", stopRow=b"row02"))
     assert [[c.columnName for c in r.sortedColumns] for r in drain(h, sid)] == [
         [b"cf:a"], [b"cf2:c"]]
+
+
+def test_scan_filters_see_every_stored_version(hf):
+    """HBase 2.6: a filter sees every stored version (up to the family's max)
+    and the scan's one version is taken from what the filter kept."""
+    h, _ = hf
+    for ts, value in ((10, b"old"), (20, b"mid"), (30, b"new")):
+        h.mutateRowTs(T, b"r", [put(b"cf:a", value), put(b"cf2:c", value)], ts)
+    h.mutateRowTs(T, b"r", [put(b"cf:b", b"b")], 20)
+
+    def scan(text, **kw):
+        sid = h.scannerOpenWithScan(T, hbase.TScan(filterString=text, **kw))
+        return [(r.row, {c: (v.value, v.timestamp) for c, v in r.columns.items()})
+                for r in drain(h, sid)]
+
+    assert scan(b"TimestampsFilter(10)") == [(b"r", {b"cf:a": (b"old", 10)})]  # cf2 keeps 1
+    assert scan(b"ValueFilter(=, 'binary:mid')") == [(b"r", {b"cf:a": (b"mid", 20)})]
+    # the filter kept two versions of cf:a: the scan returns the newest of them
+    assert scan(b"TimestampsFilter(10, 20)") == [
+        (b"r", {b"cf:a": (b"mid", 20), b"cf:b": (b"b", 20)})]
+    # the time range applies before the filter
+    assert scan(b"ValueFilter(!=, 'binary:zz')", timestamp=30) == [
+        (b"r", {b"cf:a": (b"mid", 20), b"cf:b": (b"b", 20), b"cf2:c": (b"mid", 20)})]
+    # without a filter only the newest version is read
+    sid = h.scannerOpenWithScan(T, hbase.TScan())
+    assert {c: v.value for c, v in drain(h, sid)[0].columns.items()} == {
+        b"cf:a": b"new", b"cf:b": b"b", b"cf2:c": b"new"}
 
 
 @pytest.mark.parametrize("text", [b"NoSuchFilter()", b"PrefixFilter(", b"ValueFilter(=, 'x')",

@@ -65,6 +65,9 @@ _TABLE_QUALIFIER = re.compile(rb"[A-Za-z0-9_][A-Za-z0-9_.\-]*\Z")
 _NAMESPACE = re.compile(rb"[A-Za-z0-9_]+\Z")
 #: rows examined per reactor turn by one scannerGetList before yielding
 SCAN_STEP_ROWS = 2000
+#: "every stored version" for store.row_cells (Java's Integer.MAX_VALUE; the
+#: store caps it at the family's max_versions)
+ALL_VERSIONS = 0x7FFFFFFF
 
 
 def internal_error(message: str) -> TApplicationException:
@@ -333,6 +336,7 @@ class Scanner:
             keys = store.rows_from(t, self.last, inclusive=False, reverse=self.reverse)
         now = store.now()
         ordered = self.sort_columns or self.batch or self.filter is not None
+        versions = 1 if self.filter is None else ALL_VERSIONS
         rows = t.rows
         examined = 0
         for row in keys:
@@ -352,13 +356,16 @@ class Scanner:
                 if examined >= budget:
                     return out, True
                 continue
-            cells = store.row_cells(t, row, self.select, self.max_ts, 1, now, ordered, cols) \
-                if cols else []
+            # With a filter, HBase's column tracker lets every stored version
+            # (up to the family's max) through to the filter and applies the
+            # scan's one version to what the filter keeps (versionsAfterFilter).
+            cells = store.row_cells(t, row, self.select, self.max_ts, versions, now, ordered,
+                                    cols) if cols else []
             if self.filter is not None:
                 if cells:
                     split = t.split
                     fcells = [split(c)[1:] + (ts, v) for c, ts, v in cells]
-                    kept = self.filter.filter_row(row, fcells)
+                    kept = self.filter.filter_row(row, fcells, versions=1)
                     cells = [(f + b":" + q, ts, v) for f, q, ts, v in kept] if kept else []
                 if self.filter.done:
                     self.exhausted = True

@@ -8,7 +8,8 @@ wall time. Connection set-up and warm-up are outside the measured spans.
 Clients: ``happybase`` (sync, sequential), ``aiohappybase`` (asyncio,
 sequential), ``txhbase-1`` (one call in flight), ``txhbase-64`` (64 calls in
 flight pipelined on one connection), ``txhbase-pool4`` (64 calls over a
-``ConnectionPool`` of 4) and ``raw`` (thriftpy2's codec alone, see cmp_raw.py).
+``ConnectionPool`` of 4), ``txhbase-4x16`` (64 calls spread round-robin over 4
+plain connections, so up to 16 pipelined on each) and ``raw`` (thriftpy2's codec alone, see cmp_raw.py).
 """
 from __future__ import annotations
 
@@ -191,7 +192,7 @@ def windowed(call: Callable[[Any], Any], items: Iterable[Any], window: int,
 def run_txhbase(cfg: dict, sizes: Sizes, workloads: List[str]) -> None:
     from twisted.internet import defer, task
 
-    mode = cfg["client"].split("-", 1)[1]  # "1", "64" or "pool4"
+    mode = cfg["client"].split("-", 1)[1]  # "1", "64", "pool4" or "4x16"
     window = 1 if mode == "1" else WINDOW
 
     @defer.inlineCallbacks
@@ -206,9 +207,11 @@ def run_txhbase(cfg: dict, sizes: Sizes, workloads: List[str]) -> None:
             t = pool.table(TABLE)
         else:
             pool = None
-            conn = txhbase.Connection(cfg["host"], cfg["port"], reactor=reactor, **kw)
-            yield conn.open()
-            t = conn.table(TABLE)
+            conns = [txhbase.Connection(cfg["host"], cfg["port"], reactor=reactor, **kw)
+                     for _ in range(POOL_SIZE if mode == "4x16" else 1)]
+            for conn in conns:
+                yield conn.open()
+            t = _Spread([c.table(TABLE) for c in conns])
         yield windowed(lambda i: t.row(read_key(i, sizes)), range(sizes.warmup),
                        window, lambda r: None)
         name = cfg["client"]
@@ -238,9 +241,44 @@ def run_txhbase(cfg: dict, sizes: Sizes, workloads: List[str]) -> None:
         if pool is not None:
             yield pool.close()
         else:
-            yield conn.close()
+            for conn in conns:
+                yield conn.close()
 
     task.react(main)
+
+
+class _Spread:
+    """Tables of several connections used round-robin, each call on the next
+    one (``txhbase-4x16``: what a pool multiplexing pipelined connections
+    would do); a single table is passed through untouched."""
+
+    def __new__(cls, tables: List[Any]) -> Any:
+        if len(tables) == 1:
+            return tables[0]
+        return super().__new__(cls)
+
+    def __init__(self, tables: List[Any]) -> None:
+        self.tables = tables
+        self.n = 0
+
+    def _next(self) -> Any:
+        self.n += 1
+        return self.tables[self.n % len(self.tables)]
+
+    def row(self, *a: Any, **k: Any) -> Any:
+        return self._next().row(*a, **k)
+
+    def rows(self, *a: Any, **k: Any) -> Any:
+        return self._next().rows(*a, **k)
+
+    def put(self, *a: Any, **k: Any) -> Any:
+        return self._next().put(*a, **k)
+
+    def batch(self, *a: Any, **k: Any) -> Any:
+        return self._next().batch(*a, **k)
+
+    def scan(self, *a: Any, **k: Any) -> Any:
+        return self.tables[0].scan(*a, **k)
 
 
 def _txhbase_batchput(t: Any, pool: Any, n: int, window: int) -> Any:
@@ -313,6 +351,7 @@ CLIENTS = {
     "txhbase-1": run_txhbase,
     "txhbase-64": run_txhbase,
     "txhbase-pool4": run_txhbase,
+    "txhbase-4x16": run_txhbase,
 }
 
 

@@ -1548,8 +1548,6 @@ def test_gateway_agrees_with_the_model(diff_table, sync_gateway, text):
             if type(e).__name__ != "IOError":
                 raise
             got = "ioerror"
-        if want == "ioerror" and got != "ioerror" and sync_gateway.backend == "embedded":
-            pytest.xfail("the handler does not refuse reversed scans with on-demand families yet")
         assert got == want, (reverse, text)
 
 

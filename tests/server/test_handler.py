@@ -787,6 +787,82 @@ def test_scan_filters_see_every_stored_version(hf):
         b"cf:a": b"new", b"cf:b": b"b", b"cf2:c": b"new"}
 
 
+ROW_LEVEL_FILTERS = [b"PageFilter(2)", b"SingleColumnValueFilter('cf', 'a', =, 'binary:a1')",
+                     b"DependentColumnFilter('cf', 'a')", b"SKIP ValueFilter(!=, 'binary:zz')",
+                     b"WHILE RowFilter(<, 'binary:row04')"]
+
+
+@pytest.mark.parametrize("text", ROW_LEVEL_FILTERS)
+def test_batched_scan_with_a_row_level_filter_fails_at_the_first_get(scan_hf, text):
+    """HBase 2.6 refuses Scan.setBatch with a filter that hasFilterRow; its client
+    retries until RetriesExhaustedException (a retryable IOError) at the first get."""
+    from txhbase.server.filters import BATCH_WITH_FILTER_ROW_ERROR
+
+    h, _ = scan_hf
+    for reversed_ in (False, True):
+        sid = h.scannerOpenWithScan(T, hbase.TScan(batchSize=1, filterString=text,
+                                                   reversed=reversed_))
+        for get in (lambda: h.scannerGetList(sid, 5), lambda: h.scannerGet(sid)):
+            with pytest.raises(hbase.IOError) as ei:
+                get()  # every get retries the open, and fails again
+            assert (ei.value.message, ei.value.canRetry) == (BATCH_WITH_FILTER_ROW_ERROR, True)
+        h.scannerClose(sid)
+    assert h.open_scanner_count() == 0
+    # no batch (or a batchSize HBase does not send): whole rows as usual
+    for batch in (None, 0, -1):
+        sid = h.scannerOpenWithScan(T, hbase.TScan(batchSize=batch, filterString=text))
+        assert drain(h, sid)
+
+
+def test_batched_scan_with_a_cell_level_filter_is_split(scan_hf):
+    h, _ = scan_hf
+    sid = h.scannerOpenWithScan(T, hbase.TScan(batchSize=2, filterString=b"KeyOnlyFilter()",
+                                               startRow=b"row01", stopRow=b"row02"))
+    assert [(r.row, sorted(r.columns)) for r in drain(h, sid)] == [
+        (b"row01", [b"cf:a", b"cf:b"]), (b"row01", [b"cf2:c"])]
+
+
+ON_DEMAND_FILTERS = [b"SingleColumnValueFilter('cf', 'a', =, 'binary:a1', true, true)",
+                     b"ColumnValueFilter('cf', 'a', =, 'binary:a1')"]
+
+
+@pytest.mark.parametrize("text", ON_DEMAND_FILTERS)
+def test_reversed_scan_of_an_on_demand_family_fails_at_the_first_get(scan_hf, text):
+    """HBase 2.6's reversed region scanner refuses families loaded on demand
+    (a DoNotRetryIOException), whether or not any row matches."""
+    from txhbase.server.filters import REVERSE_SCAN_ON_DEMAND_ERROR
+
+    h, _ = scan_hf
+    for columns in (None, [b"cf2"], [b"cf:a", b"cf2:c"]):
+        sid = h.scannerOpenWithScan(T, hbase.TScan(reversed=True, filterString=text,
+                                                   columns=columns, startRow=b"zz"))
+        for _ in range(2):
+            with pytest.raises(hbase.IOError) as ei:
+                h.scannerGetList(sid, 1)
+            assert (ei.value.message, ei.value.canRetry) == (REVERSE_SCAN_ON_DEMAND_ERROR, False)
+        h.scannerClose(sid)
+    # only the filter's own family scanned: nothing is on demand
+    sid = h.scannerOpenWithScan(T, hbase.TScan(reversed=True, filterString=text,
+                                               columns=[b"cf"]))
+    assert [r.row for r in drain(h, sid)] == [b"row01"]
+    # forward scans load the other families after the row decision
+    sid = h.scannerOpenWithScan(T, hbase.TScan(filterString=text))
+    assert [r.row for r in drain(h, sid)] == [b"row01"]
+    # an empty table refuses it too: the region scanner is what fails
+    h.createTable(b"empty", [cd(b"cf"), cd(b"cf2")])
+    sid = h.scannerOpenWithScan(b"empty", hbase.TScan(reversed=True, filterString=text))
+    with pytest.raises(hbase.IOError):
+        h.scannerGet(sid)
+
+
+def test_reversed_scan_with_essential_families_only_is_served(scan_hf):
+    h, _ = scan_hf
+    for text in (b"SingleColumnValueFilter('cf', 'a', =, 'binary:a1')",  # filterIfMissing off
+                 b"ValueFilter(=, 'binary:a1')"):
+        sid = h.scannerOpenWithScan(T, hbase.TScan(reversed=True, filterString=text))
+        assert [r.row for r in drain(h, sid)] == [b"row01"]
+
+
 @pytest.mark.parametrize("text", [b"NoSuchFilter()", b"PrefixFilter(", b"ValueFilter(=, 'x')",
                                   b""])
 def test_bad_filter_string_is_internal_error(scan_hf, text):

@@ -30,6 +30,8 @@ Deliberate differences from a real gateway, and points to check against one
 - a ``_ttl`` attribute that is not 8 bytes is an IllegalArgument here; HBase
   2.6 keeps retrying it until the client times out (as it does for an
   atomicIncrement of an empty row, INTERNAL_ERROR here);
+- a batched scan whose filter decides on whole rows fails at once at the
+  first scannerGet (HBase: after ~70 s of its client's retries);
 - TApplicationException messages carry the Java exception text; HBase's
   say only "Internal error processing <method>";
 - between *separate* calls a row's server timestamps strictly increase
@@ -278,12 +280,38 @@ def fast_row_result(store: Store, t: st.Table, row: bytes, cols: dict,
     return result
 
 
+def scan_refusal(rf: Any, families: frozenset, reverse: bool, batch: int) -> Any:
+    """The ``hbase.IOError`` HBase 2.6 answers to a filtered scan, or None.
+
+    HBase's gateway opens its client scanner lazily, so these come at the
+    first scannerGet/scannerGetList (and again at every later one, as each
+    retries the region scanner's open), never at scannerOpenWithScan:
+
+    - ``batch`` (> 0) with a filter that decides on whole rows: the region
+      server's ``Scan.setBatch`` throws IncompatibleFilterException, which the
+      client retries (~70 s on HBase) until RetriesExhaustedException:
+      retryable;
+    - a reversed scan of a family the filter does not need (loaded "on
+      demand"): DoNotRetryIOException from the reversed region scanner.
+
+    The batch check comes first, as HBase deserialises the Scan before it
+    builds a region scanner.
+    """
+    from txhbase.server import filters
+
+    if batch > 0 and rf.has_filter_row:
+        return hbase.IOError(message=filters.BATCH_WITH_FILTER_ROW_ERROR, canRetry=True)
+    if reverse and not all(rf.is_family_essential(f) for f in families):
+        return hbase.IOError(message=filters.REVERSE_SCAN_ON_DEMAND_ERROR, canRetry=False)
+    return None
+
+
 class Scanner:
     """One open server-side scanner: its options and its position (the last row key)."""
 
     __slots__ = ("id", "table", "start", "stop", "reverse", "prefix", "select", "max_ts",
                  "filter", "batch", "sort_columns", "last", "pending", "exhausted", "timer",
-                 "stop_inclusive")
+                 "stop_inclusive", "refusal")
 
     def __init__(self, table: st.Table, start: bytes = b"", stop: bytes = b"", *,
                  reverse: bool = False, prefix: Optional[bytes] = None,
@@ -307,6 +335,9 @@ class Scanner:
         # HBase's (deprecated) Scan(start, stop) / setStopRow keep the old rule:
         # start == stop (non-empty) is a "get scan" that includes that row
         self.stop_inclusive = bool(start) and start == stop
+        #: the IOError every scannerGet/scannerGetList answers, for scans HBase
+        #: accepts at open but its region server refuses (see ``scan_refusal``)
+        self.refusal: Any = None
 
     def _past_stop(self, row: bytes) -> bool:
         if self.prefix is not None and not row.startswith(self.prefix):
@@ -908,6 +939,9 @@ class HBaseHandler:
         sc = Scanner(t, bytes(start or b""), bytes(stop or b""), reverse=reverse,
                      prefix=prefix, select=sel, max_ts=max_ts, row_filter=rf,
                      batch=batch or 0, sort_columns=sort_columns)
+        if rf is not None:
+            families = _selection_families(sel) or frozenset(t.families)
+            sc.refusal = scan_refusal(rf, families, reverse, sc.batch)
         sid = self._next_scanner_id
         self._next_scanner_id = (sid + 1) % 0x80000000
         sc.id = sid
@@ -995,6 +1029,8 @@ class HBaseHandler:
     def scannerGetList(self, id: int, nbRows: int) -> Any:
         """Up to ``nbRows`` rows; long filtered scans continue on later reactor turns."""
         sc = self._scanner(id)
+        if sc.refusal is not None:
+            raise sc.refusal
         if nbRows is None or nbRows < 0:
             raise internal_error(f"java.lang.IllegalArgumentException: Illegal Capacity: {nbRows}")
         if nbRows == 0:

@@ -806,6 +806,7 @@ def test_batched_scan_with_a_row_level_filter_fails_at_the_first_get(scan_hf, te
             with pytest.raises(hbase.IOError) as ei:
                 get()  # every get retries the open, and fails again
             assert (ei.value.message, ei.value.canRetry) == (BATCH_WITH_FILTER_ROW_ERROR, True)
+        assert h.scannerGetList(sid, 0) == []  # next(0) never reaches the region server
         h.scannerClose(sid)
     assert h.open_scanner_count() == 0
     # no batch (or a batchSize HBase does not send): whole rows as usual

@@ -1029,12 +1029,12 @@ class HBaseHandler:
     def scannerGetList(self, id: int, nbRows: int) -> Any:
         """Up to ``nbRows`` rows; long filtered scans continue on later reactor turns."""
         sc = self._scanner(id)
-        if sc.refusal is not None:
-            raise sc.refusal
         if nbRows is None or nbRows < 0:
             raise internal_error(f"java.lang.IllegalArgumentException: Illegal Capacity: {nbRows}")
-        if nbRows == 0:
+        if nbRows == 0:  # ResultScanner.next(0) asks the region server nothing
             return []
+        if sc.refusal is not None:
+            raise sc.refusal
         results, more = sc.step(self.store, nbRows)
         if not more:
             return results

@@ -284,8 +284,6 @@ class _Spread:
 def _txhbase_batchput(t: Any, pool: Any, n: int, window: int) -> Any:
     """``n`` rows in 1000-row batches: one after the other at window 1,
     pipelined (several batches' mutateRows in flight) otherwise."""
-    from twisted.internet import defer
-
     chunks = [range(s, min(s + SCAN_BATCH, n)) for s in range(0, n, SCAN_BATCH)]
 
     def send_chunk_on(table: Any, keys: range) -> Any:

@@ -734,6 +734,8 @@ class HBaseHandler:
         row = _check_row(row, uncaught=False)
         ts = _check_ts(timestamp, uncaught=False)
         puts, deletes = self._split_mutations(mutations, bare_put_error=False)
+        if not puts and not deletes:
+            return None  # HBase sends nothing then, so a missing table is no error
         t = self.store.enabled_table(name)
         if ts == LATEST and (puts or deletes):
             # HBase sends the Delete then the Put from the gateway, well within

@@ -282,6 +282,17 @@ REGRESSION_CASES: dict[str, list[Op]] = {
         _put(b"a", b"cf1:q2", b"v1", 5), _put(b"a", b"cf1:q2", b"v2", 7),
         _scan(filterString="TimestampsFilter(1, 3, 5)"),
         _scan(filterString="ValueFilter(=, 'binary:v1')")],
+    # ColumnCountGetFilter's INCLUDE_AND_NEXT_COL skips a column's older versions...
+    "column_count_get_filter_skips_versions": [
+        _put(b"a", b"cf1:q1", b"v1", 1), _put(b"a", b"cf1:q1", b"v2", 2),
+        _put(b"a", b"cf1:q2", b"v3", 1),
+        _scan(filterString="ColumnCountGetFilter(2)"),
+        _scan(filterString="ColumnCountGetFilter(1)")],
+    # ... except for the empty qualifier, whose older versions it counts too
+    "column_count_get_filter_empty_qualifier": [
+        _put(b"a", b"cf1:", b"v3", 2), _put(b"a", b"cf1:", b"v3", 1),
+        _put(b"a", b"cf1:q1", b"x", 1),
+        _scan(filterString="ColumnCountGetFilter(2)")],
     # an expired same-timestamp put uncovers the older cell
     "same_ts_expired_ttl_put": [
         _put(b"a", b"cf1:q3", b"old", 3), _put(b"a", b"cf1:q3", b"new", 3, "ttl"),
@@ -332,6 +343,13 @@ REGRESSION_CASES: dict[str, list[Op]] = {
         Op("deleteAllTs", ("T", Row(b"a"), b"cf2:q1", 1, "")),
         Op("getVer", ("T", Row(b"a"), b"cf2:q1", 5)),
         Op("getVerTs", ("T", Row(b"a"), b"cf2:q1", 2, 5))],
+}
+
+#: Regression cases the embedded server does not match yet, with why.
+KNOWN_OPEN: dict[str, str] = {
+    "column_count_get_filter_empty_qualifier":
+        "embedded: NEXT_COL on the empty qualifier skips its older versions; HBase 2.6 "
+        "shows them to the filter (found 14:02 UTC, filters module)",
 }
 
 

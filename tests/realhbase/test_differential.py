@@ -106,7 +106,10 @@ def test_embedded_matches_real_hbase(backends):
         summary.seconds = time.monotonic() - started
 
 
-@pytest.mark.parametrize("name", sorted(diff.REGRESSION_CASES))
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=pytest.mark.xfail(reason=diff.KNOWN_OPEN[n], strict=True))
+    if n in diff.KNOWN_OPEN else n
+    for n in sorted(diff.REGRESSION_CASES)])
 def test_regression_case(backends, name):
     """Divergences found earlier (and HBase quirks worth pinning), checked every run."""
     reference, candidate, _summary = backends

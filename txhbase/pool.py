@@ -8,8 +8,14 @@ for a back-off interval (doubling on each consecutive failure, up to
 ``max_down_interval``) and skipped; when all are down a lease fails at once
 with ``AllServersUnavailable`` naming each server's last error.
 
-``pool.table(name)`` returns a ``PooledTable``: each call leases a
-connection, runs the call, returns the lease and retries under
+``pool.table(name)`` returns a ``PooledTable``. Its single calls (``row``,
+``put``, ``counter_inc``, ...: one Thrift call each) do not lease: they run
+on a *shared* pooled connection, the healthy one with the fewest calls in
+flight, pipelined (replies are matched by seqid, so they never mix), at most
+``max_in_flight`` per connection; new connections are opened up to ``size``
+once every shared one has a few calls in flight.  Scans, batches, ``count``,
+``pool.connection()`` and ``run()`` lease a connection exclusively; a
+connection is in one mode at a time.  Calls are retried under
 ``txhbase._retry``'s policy (see there for what is retried and why).
 
 Time (pool timeouts, back-off, server down intervals, keep-warm) runs on the
@@ -148,7 +154,8 @@ class _Server:
 class _Pooled:
     """A pooled connection and its bookkeeping."""
 
-    __slots__ = ("conn", "server", "leases", "leased", "disposed", "warming")
+    __slots__ = ("conn", "server", "leases", "leased", "disposed", "warming",
+                 "shared", "in_flight", "retiring", "faulted")
 
     def __init__(self, conn: Any, server: _Server) -> None:
         self.conn = conn
@@ -157,15 +164,30 @@ class _Pooled:
         self.leased = False
         self.disposed = False
         self.warming = False
+        # Shared mode: ``leased`` is True too (out of the idle queue, counted in
+        # in_use) but ``in_flight`` single calls pipeline on it at once.
+        self.shared = False
+        self.in_flight = 0
+        self.retiring = False   # no new shared calls; closed when the last ends
+        self.faulted = False    # a server fault was already counted for it
 
 
 class _Waiter:
-    __slots__ = ("deferred", "avoid", "timer")
+    __slots__ = ("deferred", "avoid", "timer", "shared")
 
-    def __init__(self, deferred: defer.Deferred, avoid: frozenset) -> None:
+    def __init__(self, deferred: defer.Deferred, avoid: frozenset, shared: bool = False) -> None:
         self.deferred = deferred
         self.avoid = avoid
         self.timer: Any = None
+        self.shared = shared
+
+
+# A single call goes to a new connection (while there is room) rather than
+# pipelining behind this many calls on the least busy shared one.
+_SHARE_THRESHOLD = 4
+# Methods of PooledTable that are not one Thrift call (count scans): exclusive.
+_EXCLUSIVE_METHODS = frozenset({"count"})
+_OPEN = object()  # _try_shared: open a new connection for this call
 
 
 class _LeaseDeferred(defer.Deferred):
@@ -213,6 +235,8 @@ class ConnectionPool:
         failing with ``NoConnectionsAvailable`` (None: wait forever).
     :param recycle: replace a connection after this many leases.
     :param prefill: open ``size`` connections at once.
+    :param max_in_flight: most single calls pipelined on one shared connection;
+        beyond it (on every connection) a call waits, ``pool_timeout`` applies.
     :param max_retries: retries of a pooled call (so ``max_retries + 1`` attempts).
     :param retry_backoff: base of the exponential back-off between retries, seconds.
     :param max_retry_backoff: cap of one back-off wait, seconds.
@@ -244,6 +268,7 @@ class ConnectionPool:
         pool_timeout: Optional[float] = None,
         recycle: Optional[int] = None,
         prefill: bool = False,
+        max_in_flight: int = 64,
         max_retries: int = 3,
         retry_backoff: float = 0.05,
         max_retry_backoff: float = 2.0,
@@ -265,6 +290,8 @@ class ConnectionPool:
             raise ValueError(f"pool_timeout must be a number >= 0 or None, not {pool_timeout!r}")
         if recycle is not None and (not isinstance(recycle, int) or isinstance(recycle, bool) or recycle < 1):
             raise ValueError(f"recycle must be an int >= 1 or None, not {recycle!r}")
+        if not isinstance(max_in_flight, int) or isinstance(max_in_flight, bool) or max_in_flight < 1:
+            raise ValueError(f"max_in_flight must be an int >= 1, not {max_in_flight!r}")
         if keepalive is not None and (not isinstance(keepalive, (int, float)) or keepalive <= 0):
             raise ValueError(f"keepalive must be a number > 0 or None, not {keepalive!r}")
         if not isinstance(down_interval, (int, float)) or down_interval < 0:
@@ -290,6 +317,7 @@ class ConnectionPool:
         self.max_overflow = max_overflow
         self.pool_timeout = pool_timeout
         self.recycle = recycle
+        self.max_in_flight = max_in_flight
         self.down_interval = float(down_interval)
         self.max_down_interval = float(max(max_down_interval, down_interval))
         policy_kw: dict = {}
@@ -314,6 +342,8 @@ class ConnectionPool:
         self._all: dict[int, _Pooled] = {}
         self._opening = 0
         self._waiters: deque[_Waiter] = deque()
+        self._shared: list[_Pooled] = []
+        self._shared_waiters: deque[_Waiter] = deque()
         self._rr = itertools.count()
         self._closed = False
         self._keepalive: Optional[task.LoopingCall] = None
@@ -358,7 +388,7 @@ class ConnectionPool:
 
     def _refresh_stats(self) -> None:
         self.stats.idle = len(self._idle)
-        self.stats.waiting = len(self._waiters)
+        self.stats.waiting = len(self._waiters) + len(self._shared_waiters)
 
     # ------------------------------------------------------------------ leasing
 
@@ -443,17 +473,136 @@ class ConnectionPool:
             waiter.timer = self.clock.callLater(timeout, self._waiter_timed_out, waiter, timeout)
         return waiter.deferred
 
+    # ------------------------------------------------------------------ shared calls
+
+    def _lease_shared(self, avoid: frozenset) -> defer.Deferred:
+        """Fire with a shared ``_Pooled`` that has one more call in flight.
+
+        Give the slot back with ``_shared_done``.  Waits (``pool_timeout``)
+        when every connection is lent exclusively or at ``max_in_flight``.
+        """
+        if self._closed:
+            return defer.fail(NoConnectionsAvailable("the pool is closed"))
+        got = self._try_shared(avoid)
+        if got is _OPEN:
+            return self._open_shared(avoid)
+        if got is not None:
+            self._start_shared(got)
+            return defer.succeed(got)
+        waiter = _Waiter(defer.Deferred(lambda d: self._drop_waiter(waiter)), avoid, shared=True)
+        self._shared_waiters.append(waiter)
+        self._refresh_stats()
+        self._emit("pool_at_max", waiting=len(self._waiters) + len(self._shared_waiters))
+        if self.pool_timeout is not None:
+            waiter.timer = self.clock.callLater(self.pool_timeout, self._waiter_timed_out,
+                                                waiter, self.pool_timeout)
+        return waiter.deferred
+
+    def _shareable(self, rec: _Pooled, now: float) -> bool:
+        return (not rec.disposed and not rec.retiring and not rec.server.is_down(now)
+                and (self.recycle is None or rec.leases < self.recycle))
+
+    def _least_busy(self, avoid: frozenset, below: int, skip_avoided: bool) -> Optional[_Pooled]:
+        """The shareable connection with the fewest calls in flight (< ``below``),
+        on a gateway not in ``avoid`` if possible."""
+        now = self.clock.seconds()
+        best: Optional[_Pooled] = None
+        best_key: tuple = ()
+        for rec in self._shared:
+            if rec.in_flight >= below or not self._shareable(rec, now):
+                continue
+            avoided = rec.server.address in avoid
+            if avoided and skip_avoided:
+                continue
+            key = (avoided, rec.in_flight)
+            if best is None or key < best_key:
+                best, best_key = rec, key
+        return best
+
+    def _try_shared(self, avoid: frozenset) -> Any:
+        """A shared ``_Pooled`` to use now, ``_OPEN`` to open one, or None to wait."""
+        rec = self._least_busy(avoid, _SHARE_THRESHOLD, True)
+        if rec is not None:
+            return rec
+        rec = self._take_idle(avoid)
+        if rec is not None:
+            self._checkout(rec)
+            self._make_shared(rec)
+            return rec
+        if self._total() < self.size:
+            return _OPEN
+        rec = self._least_busy(avoid, self.max_in_flight, False)
+        if rec is not None and rec.in_flight >= _SHARE_THRESHOLD and self._opening:
+            return None  # a connection is opening: spread the load over it too
+        return rec
+
+    def _make_shared(self, rec: _Pooled) -> None:
+        rec.shared = True
+        rec.leases -= 1  # counted per call instead (``recycle``)
+        self._shared.append(rec)
+
+    def _start_shared(self, rec: _Pooled) -> None:
+        rec.in_flight += 1
+        rec.leases += 1
+
+    def _open_shared(self, avoid: frozenset) -> defer.Deferred:
+        def opened(rec: _Pooled) -> _Pooled:
+            self._make_shared(rec)
+            self._start_shared(rec)
+            return rec
+
+        def then(result: Any) -> Any:
+            self._serve_shared_waiters()
+            return result
+
+        return self._open_new(avoid).addCallback(opened).addBoth(then)
+
+    def _shared_done(self, rec: _Pooled, bad: bool) -> None:
+        """A shared call on ``rec`` ended; ``bad``: take no more calls, close it once idle."""
+        rec.in_flight -= 1
+        if bad:
+            rec.retiring = True
+        if rec.in_flight == 0:
+            if rec in self._shared:
+                self._shared.remove(rec)
+            close = rec.retiring
+            rec.shared = rec.retiring = rec.faulted = False
+            if rec.leased and not rec.disposed:
+                self._checkin(rec, close)
+                return  # _checkin served the waiters
+        self._serve_shared_waiters()
+
+    def _serve_shared_waiters(self) -> None:
+        """Hand free call slots (or new connections) to waiting single calls, in order."""
+        while self._shared_waiters and not self._closed:
+            waiter = self._shared_waiters[0]
+            got = self._try_shared(waiter.avoid)
+            if got is None:
+                break
+            self._shared_waiters.popleft()
+            if waiter.timer is not None and waiter.timer.active():
+                waiter.timer.cancel()
+            self._refresh_stats()
+            if got is _OPEN:
+                self._open_shared(waiter.avoid).chainDeferred(waiter.deferred)
+            else:
+                self._start_shared(got)
+                waiter.deferred.callback(got)
+
     def _drop_waiter(self, waiter: _Waiter) -> None:
         if waiter in self._waiters:
             self._waiters.remove(waiter)
+        if waiter in self._shared_waiters:
+            self._shared_waiters.remove(waiter)
         if waiter.timer is not None and waiter.timer.active():
             waiter.timer.cancel()
         self._refresh_stats()
 
     def _waiter_timed_out(self, waiter: _Waiter, timeout: float) -> None:
         waiter.timer = None
-        if waiter in self._waiters:
-            self._waiters.remove(waiter)
+        queue = self._shared_waiters if waiter.shared else self._waiters
+        if waiter in queue:
+            queue.remove(waiter)
             self._refresh_stats()
             waiter.deferred.errback(NoConnectionsAvailable(
                 f"no connection available within {timeout} s "
@@ -535,9 +684,11 @@ class ConnectionPool:
         else:
             self._idle.append(rec)
             self._refresh_stats()
+            self._serve_shared_waiters()
             return
         self._refresh_stats()
         self._serve_waiters()
+        self._serve_shared_waiters()
 
     def _overloaded(self, server: _Server) -> bool:
         """True when ``server`` holds 2+ connections more than some healthy gateway.
@@ -681,6 +832,7 @@ class ConnectionPool:
                     self._serve_waiters()
                 elif not self._give_to_waiter(rec):
                     self._idle.append(rec)
+                    self._serve_shared_waiters()
                 self._refresh_stats()
 
             ds.append(d.addBoth(done))
@@ -700,6 +852,12 @@ class ConnectionPool:
             if waiter.timer is not None and waiter.timer.active():
                 waiter.timer.cancel()
             waiter.deferred.errback(NoConnectionsAvailable("the pool was closed"))
+        while self._shared_waiters:
+            waiter = self._shared_waiters.popleft()
+            if waiter.timer is not None and waiter.timer.active():
+                waiter.timer.cancel()
+            waiter.deferred.errback(NoConnectionsAvailable("the pool was closed"))
+        self._shared.clear()
         closes = []
         for rec in list(self._all.values()):
             if rec.leased:
@@ -725,21 +883,27 @@ class ConnectionPool:
         return PooledTable(self, name, use_prefix)
 
     def _call(self, table: "PooledTable", method: str, args: tuple, kwargs: dict) -> defer.Deferred:
-        """Run ``Table.<method>`` on a leased connection under the retry policy."""
+        """Run ``Table.<method>`` under the retry policy: on a shared connection
+        if it is one Thrift call, else on a leased one."""
         return self._run_retried(table, _retry.method_kind(method), method,
-                                 lambda t: getattr(t, method)(*args, **kwargs))
+                                 lambda t: getattr(t, method)(*args, **kwargs),
+                                 shared=method not in _EXCLUSIVE_METHODS)
 
     @defer.inlineCallbacks
     def _run_retried(self, table: "PooledTable", kind: str, method: str,
-                     func: Callable[[Any], Any]) -> Any:
-        """Run ``func(Table)`` on a leased connection, retrying as ``kind`` allows."""
+                     func: Callable[[Any], Any], shared: bool = False) -> Any:
+        """Run ``func(Table)`` on a leased (or, if ``shared``, a shared) connection,
+        retrying as ``kind`` allows."""
         attempts: list[_retry.Attempt] = []
         avoid: set = set()
         retries = 0
         self.stats.calls += 1
         while True:
             try:
-                rec = yield self._lease(frozenset(avoid), None)
+                if shared:
+                    rec = yield self._lease_shared(frozenset(avoid))
+                else:
+                    rec = yield self._lease(frozenset(avoid), None)
             except Exception as exc:
                 self.stats.failed_calls += 1
                 raise _retry.annotate(exc, attempts, _aggregate(attempts))
@@ -750,11 +914,15 @@ class ConnectionPool:
                 verdict = _retry.classify(exc, kind)
                 attempts.append(_retry.Attempt(rec.server.address, exc, verdict.maybe_applied,
                                                self.clock.seconds()))
-                if verdict.server_fault and not self._closed:
+                # A dropped shared connection fails all its calls: count it once.
+                if verdict.server_fault and not self._closed and not rec.faulted:
+                    rec.faulted = shared
                     self._emit("connection_failed", server=rec.server.address,
                                connection=rec.conn, error=exc)
                     self._server_failed(rec.server, exc)
-                if rec.leased:
+                if shared:
+                    self._shared_done(rec, verdict.connection_bad)
+                elif rec.leased:
                     self._checkin(rec, verdict.connection_bad)
                 if verdict.retry and retries < self.policy.max_retries and not self._closed:
                     retries += 1
@@ -766,7 +934,10 @@ class ConnectionPool:
                     continue
                 self.stats.failed_calls += 1
                 raise _retry.annotate(exc, attempts, _aggregate(attempts))
-            if rec.leased:
+            if shared:
+                self._server_ok(rec.server)
+                self._shared_done(rec, False)
+            elif rec.leased:
                 self._server_ok(rec.server)
                 self._checkin(rec, False)
             return result

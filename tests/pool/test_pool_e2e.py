@@ -80,6 +80,23 @@ def make_pool(gateway, proxies, size=3, **kw):
                           retry_backoff=0.05, max_retry_backoff=0.5, **kw)
 
 
+class _Failed:
+    """A call's Failure as a plain value: ``check`` and ``value`` like Failure's."""
+
+    def __init__(self, failure):
+        self.failure = failure
+        self.value = failure.value
+        self.check = failure.check
+
+    def __repr__(self):
+        return f"<failed: {self.value!r}>"
+
+
+def settled(d, seconds=CALL_BOUND):
+    """``bounded``, but a failed call fires with a ``_Failed`` value instead of raising."""
+    return bounded(d.addErrback(_Failed), seconds)
+
+
 def bounded(d, seconds=CALL_BOUND):
     """Fail the test (not the call) if ``d`` has not fired within ``seconds``."""
     out = defer.Deferred()
@@ -89,7 +106,7 @@ def bounded(d, seconds=CALL_BOUND):
     def done(result):
         if timer.active():
             timer.cancel()
-            out.callback(result)  # a Failure is passed on as the result, not raised
+            out.callback(result)  # a Failure fails ``out``: the awaiting test sees it raised
         return None
 
     d.addBoth(done)
@@ -117,7 +134,7 @@ async def test_kill_and_restart_gateway_mid_workload(gateway, proxies, row_prefi
     counter = {"acked": 0, "maybe": 0, "other": []}
 
     async def inc():
-        r = await bounded(table.counter_inc(row_prefix + b"counter", b"cf:n", 1))
+        r = await settled(table.counter_inc(row_prefix + b"counter", b"cf:n", 1))
         if not hasattr(r, "check"):
             counter["acked"] += 1
         elif r.check(errors.TxHBaseError) and r.value.maybe_applied is not False:
@@ -127,7 +144,7 @@ async def test_kill_and_restart_gateway_mid_workload(gateway, proxies, row_prefi
 
     async def put(i):
         key = row_prefix + b"%04d" % i
-        r = await bounded(table.put(key, {b"cf:v": b"%d" % i}))
+        r = await settled(table.put(key, {b"cf:v": b"%d" % i}))
         if r is None:
             acked.append(key)
         else:

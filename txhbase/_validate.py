@@ -13,7 +13,7 @@ from typing import Any, Iterable, List, Mapping, Optional
 
 __all__ = [
     "to_bytes", "opt_bytes", "columns", "column", "put_column", "value", "put_data",
-    "timestamp", "positive_int", "opt_positive_int", "integer", "timeout", "ttl",
+    "put_mutations", "timestamp", "positive_int", "opt_positive_int", "integer", "timeout", "ttl",
     "boolean", "row_list",
 ]
 
@@ -86,13 +86,36 @@ def value(val: Any, col: bytes, name: str = "data") -> bytes:
 
 def put_data(data: Any, name: str = "data") -> List[tuple]:
     """A ``{column: value}`` mapping as a list of ``(column_bytes, value_bytes)``."""
-    if not isinstance(data, Mapping):
+    if type(data) is not dict and not isinstance(data, Mapping):
         raise TypeError(f"'{name}' must be a dict of column -> value, not {_kind(data)}")
     out = []
     for col, val in data.items():
         c = put_column(col, name)
         out.append((c, value(val, c, name)))
     return out
+
+
+def put_mutations(data: Any, wal: bool, mutation: Any, name: str = "data") -> List[Any]:
+    """``data`` as a list of ``mutation(isDelete=False, column, value, writeToWAL=wal)``.
+
+    The put hot path (one call per row of a batch put): a plain dict of bytes
+    to bytes is checked and turned into Mutations in a single loop, without
+    the per-column helper calls of ``put_data``.  Anything else (str names,
+    bytearray values, other mappings, bad input) takes ``put_data``, so the
+    errors raised are exactly its errors, before anything is built or sent.
+    """
+    if type(data) is dict:
+        out = []
+        append = out.append
+        for col, val in data.items():
+            if (type(col) is not bytes or type(val) is not bytes
+                    or b":" not in col or col[:1] == b":"):
+                break
+            append(mutation(isDelete=False, column=col, value=val, writeToWAL=wal))
+        else:
+            return out
+    return [mutation(isDelete=False, column=c, value=v, writeToWAL=wal)
+            for c, v in put_data(data, name)]
 
 
 def integer(val: Any, name: str, minimum: Optional[int] = None,

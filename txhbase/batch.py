@@ -56,6 +56,18 @@ class WholeRowDelete:
         self.wal = wal
 
 
+class _Buffer(dict):
+    """A batch's ``{row: [mutations]}`` buffer, knowing whether it holds a
+    WholeRowDelete: without one (the common case) a send passes the lists on
+    as they are instead of walking every mutation."""
+
+    __slots__ = ("row_deletes",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.row_deletes = False
+
+
 def _lost_reply(exc: BaseException) -> bool:
     if isinstance(exc, ConnectionLost):
         return exc.sent is not False
@@ -98,7 +110,7 @@ class Batch:
         return f"<txhbase.Batch {self._table.name!r} {self._count} mutations buffered>"
 
     def _reset(self) -> None:
-        self._mutations: Dict[bytes, List[Any]] = {}
+        self._mutations: _Buffer = _Buffer()
         self._increments: List[Any] = []
         self._count = 0
 
@@ -115,13 +127,24 @@ class Batch:
 
         Raises TypeError/ValueError at once for bad input.
         """
-        row = _validate.to_bytes(row, "row")
-        items = _validate.put_data(data)
-        wal = self._wal if wal is None else _validate.boolean(wal, "wal")
-        self._mutations.setdefault(row, []).extend(
-            hbase.Mutation(isDelete=False, column=c, value=v, writeToWAL=wal) for c, v in items)
-        self._count += len(items)
-        return self._maybe_send()
+        if type(row) is not bytes:
+            row = _validate.to_bytes(row, "row")
+        if wal is None:
+            muts = _validate.put_mutations(data, self._wal, hbase.Mutation)
+        else:
+            items = _validate.put_data(data)  # data is checked before wal
+            wal = _validate.boolean(wal, "wal")
+            muts = [hbase.Mutation(isDelete=False, column=c, value=v, writeToWAL=wal)
+                    for c, v in items]
+        buffered = self._mutations.get(row)
+        if buffered is None:
+            self._mutations[row] = muts
+        else:
+            buffered.extend(muts)
+        self._count += len(muts)
+        if self._batch_size and self._count >= self._batch_size:
+            return self.send()
+        return defer.succeed(None)
 
     def delete(self, row: Union[bytes, str], columns: Optional[List[Any]] = None,
                wal: Optional[bool] = None) -> defer.Deferred:
@@ -133,6 +156,7 @@ class Batch:
         muts = self._mutations.setdefault(row, [])
         if cols is None:
             muts.append(WholeRowDelete(wal))
+            self._mutations.row_deletes = True
             self._count += 1
         else:
             muts.extend(hbase.Mutation(isDelete=True, column=c, writeToWAL=wal) for c in cols)
@@ -168,6 +192,9 @@ class Batch:
         """Put the mutations of a failed send back in the buffer (to retry with ``send``)."""
         for bm in error.mutations:
             self._mutations.setdefault(bm.row, []).extend(bm.mutations)
+            if not self._mutations.row_deletes:
+                self._mutations.row_deletes = any(isinstance(m, WholeRowDelete)
+                                                  for m in bm.mutations)
             self._count += len(bm.mutations)
         self._increments.extend(error.increments)
         self._count += len(error.increments)
@@ -195,19 +222,17 @@ class Batch:
         bms: List[Any] = []
         stage = "mutateRows"
         try:
-            if any(isinstance(m, WholeRowDelete) for ms in mutations.values() for m in ms):
+            if getattr(mutations, "row_deletes", True):
                 stage = "getColumnDescriptors"
                 if self._families is None:
                     self._families = yield table._family_names(timeout=timeout)
-            for row, ms in mutations.items():
-                expanded: List[Any] = []
-                for m in ms:
-                    if isinstance(m, WholeRowDelete):
-                        expanded.extend(hbase.Mutation(isDelete=True, column=f, writeToWAL=m.wal)
-                                        for f in self._families or ())
-                    else:
-                        expanded.append(m)
-                bms.append(hbase.BatchMutation(row=row, mutations=expanded))
+                bms = [hbase.BatchMutation(row=row, mutations=self._expand(ms))
+                       for row, ms in mutations.items()]
+            else:
+                # Only puts and column deletes (the common case): the buffered
+                # lists are sent as they are, without walking every mutation.
+                bms = [hbase.BatchMutation(row=row, mutations=ms)
+                       for row, ms in mutations.items()]
             if bms:
                 stage = "mutateRows"
                 log.debug("sending batch for %r (%d mutations on %d rows)", table.name,
@@ -231,6 +256,17 @@ class Batch:
                              f"{type(exc).__name__}: {exc}", exc, bms, list(increments), maybe)
             raise err from exc
         return None
+
+    def _expand(self, ms: List[Any]) -> List[Any]:
+        """``ms`` with each WholeRowDelete as one family delete per family."""
+        expanded: List[Any] = []
+        for m in ms:
+            if isinstance(m, WholeRowDelete):
+                expanded.extend(hbase.Mutation(isDelete=True, column=f, writeToWAL=m.wal)
+                                for f in self._families or ())
+            else:
+                expanded.append(m)
+        return expanded
 
     # ------------------------------------------------------------ context use
 

@@ -72,21 +72,18 @@ class Table:
         (``b'cf:q'``); ``timestamp`` returns versions strictly older than it;
         ``include_timestamp`` gives ``(value, timestamp)`` tuples.
         """
-        row = _validate.to_bytes(row, "row")
-        cols = _validate.columns(columns)
-        ts = _validate.timestamp(timestamp)
-        timeout = _validate.timeout(timeout)
+        if type(row) is not bytes:
+            row = _validate.to_bytes(row, "row")
+        cols = None if columns is None else _validate.columns(columns)
+        ts = None if timestamp is None else _validate.timestamp(timestamp)
+        if timeout is not None:
+            timeout = _validate.timeout(timeout)
         if ts is None:
             d = self._call("getRowWithColumns", self.name, row, cols, {}, timeout=timeout)
         else:
             d = self._call("getRowWithColumnsTs", self.name, row, cols, ts, {}, timeout=timeout)
-
-        def shape(rows: List[Any]) -> Dict[bytes, Any]:
-            if not rows:
-                return {}
-            return _convert.make_row(rows[0].columns, include_timestamp)
-
-        return d.addCallback(shape)
+        # One callback from the reply straight to HappyBase's dict.
+        return d.addCallback(_row_cells_ts if include_timestamp else _row_cells)
 
     def rows(self, rows: List[Name], columns: Optional[List[Name]] = None,
              timestamp: Optional[int] = None, include_timestamp: bool = False, *,
@@ -227,22 +224,29 @@ class Table:
         ``ttl`` (seconds) is a per-put time to live, sent as HBase's ``_ttl``
         attribute. Fails with ``HBaseIOError`` (e.g. unknown family).
         """
-        row = _validate.to_bytes(row, "row")
-        items = _validate.put_data(data)
-        ts = _validate.timestamp(timestamp)
-        wal = _validate.boolean(wal, "wal")
-        ttl_ms = _validate.ttl(ttl)
-        timeout = _validate.timeout(timeout)
+        if type(row) is not bytes:
+            row = _validate.to_bytes(row, "row")
+        if wal is True:
+            # The usual call (wal left at its default): one pass over data.
+            muts = _validate.put_mutations(data, True, hbase.Mutation)
+        else:
+            items = _validate.put_data(data)  # data errors before timestamp/wal errors
+            muts = None
+        ts = None if timestamp is None else _validate.timestamp(timestamp)
+        if muts is None:
+            wal = _validate.boolean(wal, "wal")
+            muts = [hbase.Mutation(isDelete=False, column=c, value=v, writeToWAL=wal)
+                    for c, v in items]
         attributes: Dict[bytes, bytes] = {}
-        if ttl_ms is not None:
-            attributes[b"_ttl"] = _convert.pack_i64(ttl_ms)
-        muts = [hbase.Mutation(isDelete=False, column=c, value=v, writeToWAL=wal)
-                for c, v in items]
+        if ttl is not None:
+            attributes[b"_ttl"] = _convert.pack_i64(_validate.ttl(ttl))
+        if timeout is not None:
+            timeout = _validate.timeout(timeout)
         if ts is None:
             d = self._call("mutateRow", self.name, row, muts, attributes, timeout=timeout)
         else:
             d = self._call("mutateRowTs", self.name, row, muts, ts, attributes, timeout=timeout)
-        return d.addCallback(lambda _: None)
+        return d.addCallback(_none)
 
     def delete(self, row: Name, columns: Optional[List[Name]] = None,
                timestamp: Optional[int] = None, wal: bool = True, *,
@@ -366,6 +370,23 @@ class Table:
         """Atomically subtract ``value`` from a counter; fires with the new value."""
         value = _validate.integer(value, "value", -_validate.I64_MAX, _validate.I64_MAX)
         return self.counter_inc(row, column, -value, timeout=timeout)
+
+
+def _row_cells(rows: List[Any]) -> Dict[bytes, Any]:
+    """``getRowWithColumns``' reply as ``{column: value}`` ({} for no row)."""
+    cells = rows[0].columns if rows else None
+    return {name: cell.value for name, cell in cells.items()} if cells else {}
+
+
+def _row_cells_ts(rows: List[Any]) -> Dict[bytes, Any]:
+    """``getRowWithColumns``' reply as ``{column: (value, timestamp)}``."""
+    cells = rows[0].columns if rows else None
+    return {name: (cell.value, cell.timestamp) for name, cell in cells.items()} if cells else {}
+
+
+def _none(_: Any) -> None:
+    """Drop a call's result (a put fires with None)."""
+    return None
 
 
 def split_ranges(start: bytes, stop: Optional[bytes], region_starts: List[bytes],

@@ -521,7 +521,7 @@ class ConnectionPool:
 
     def _try_shared(self, avoid: frozenset) -> Any:
         """A shared ``_Pooled`` to use now, ``_OPEN`` to open one, or None to wait."""
-        rec = self._least_busy(avoid, _SHARE_THRESHOLD, True)
+        rec = self._least_busy(avoid, min(_SHARE_THRESHOLD, self.max_in_flight), True)
         if rec is not None:
             return rec
         rec = self._take_idle(avoid)

@@ -56,6 +56,11 @@ class FakeConnection:
         self.server = cluster.servers[address]
         self.is_open = False
         self.closed = False
+        self.held: list = []  # this connection's share of server.held
+
+    def in_flight(self) -> int:
+        """Held calls on this connection that have not been answered yet."""
+        return sum(1 for d, *_ in self.held if not d.called)
 
     def open(self) -> defer.Deferred:
         if not self.server.up:
@@ -107,6 +112,7 @@ class FakeConnection:
         if fault == HOLD:
             d: defer.Deferred = defer.Deferred()
             self.server.held.append((d, method, args, apply))
+            self.held.append((d, method, args, apply))
             return d
         if isinstance(fault, BaseException):
             return defer.fail(fault)

@@ -454,3 +454,32 @@ async def test_gateway_idle_timeout_reopen_and_keep_warm(gateway):
         await cold.close()
         await warm.close()
         await srv.stop()
+
+
+@pytest.mark.backend
+@pytest_twisted.ensureDeferred
+async def test_64_concurrent_rows_pipeline_on_2_connections(gateway, row_prefix):
+    await ensure_table(gateway)
+    proxy = FaultProxy(gateway.host, gateway.port)  # counts the server-side connections
+    proxy.listen(0)
+    pool = make_pool(gateway, [proxy], size=2)
+    table = pool.table(TABLE)
+    try:
+        conn = await direct(gateway)
+        try:
+            for i in range(64):
+                await conn.table(TABLE).put(row_prefix + b"%02d" % i, {b"cf:v": b"%d" % i})
+        finally:
+            await conn.close()
+        await pool.prefill()
+        ds = [table.row(row_prefix + b"%02d" % i) for i in range(64)]
+        # All 64 were written at once, pipelined 32 per connection (no reply
+        # can have arrived: the reactor has not run since).
+        assert sorted(r.in_flight for r in pool._shared) == [32, 32]
+        rows = await bounded(defer.gatherResults(ds))
+        assert rows == [{b"cf:v": b"%d" % i} for i in range(64)]
+        assert proxy.connections <= 2 and pool.stats.opened == 2
+        assert pool.stats.in_use == 0 and pool.stats.calls == 64
+    finally:
+        await pool.close()
+        await proxy.stop()

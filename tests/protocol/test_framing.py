@@ -101,3 +101,62 @@ def test_validation():
         make_decoder("framed", "binary", 0)
     with pytest.raises(ValueError, match="max_message_size"):
         BufferedDecoder(True)
+
+
+# Hostile declared lengths inside small messages. thriftpy2's Cython skip (and
+# decode) would malloc and copy a declared string length and spin through a
+# declared container count of a type it ignores, even on a 30-byte input, so
+# the decoders must refuse these before any codec sees them.
+_BIN_HDR = b"\x80\x01\x00\x02\x00\x00\x00\x06getRow\x00\x00\x00\x07"
+_CMP_HDR = b"\x82\x41\x07\x06getRow"
+_HOSTILE = {
+    # name: (protocol, body, framed decoder raises, buffered decoder raises or
+    # None when the bytes so far may still start a valid message)
+    "binary-string-2G": ("binary", b"\x0b\x00\x00\x7f\xff\xff\xff" + b"x" * 10,
+                         MessageTooLarge, MessageTooLarge),
+    "binary-string-200M": ("binary", b"\x0b\x00\x00\x0b\xeb\xc2\x00" + b"x" * 10,
+                           ProtocolError, None),
+    "binary-list-2G-of-type-1": ("binary", b"\x0f\x00\x00\x01\x7f\xff\xff\xff\x00",
+                                 ProtocolError, ProtocolError),
+    "binary-map-2G-bad-types": ("binary", b"\x0d\x00\x00\x01\x01\x7f\xff\xff\xff\x00",
+                                ProtocolError, ProtocolError),
+    "binary-list-200M-structs": ("binary", b"\x0f\x00\x00\x0c\x0b\xeb\xc2\x00\x00\x00",
+                                 ProtocolError, None),
+    "compact-binary-2G": ("compact", b"\x18\xff\xff\xff\xff\x07" + b"x" * 10,
+                          MessageTooLarge, MessageTooLarge),
+    "compact-binary-200M": ("compact", b"\x18\x80\x84\xaf\x5f" + b"x" * 10,
+                            ProtocolError, None),
+    "compact-list-200M-structs": ("compact", b"\x19\xfc\x80\x84\xaf\x5f\x00\x00",
+                                  ProtocolError, None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_HOSTILE))
+def test_huge_declared_length_in_small_message(case):
+    """Refused (framed) or waited for within the limit (buffered), never allocated."""
+    import time
+    import tracemalloc
+
+    protocol, body, framed_exc, buffered_exc = _HOSTILE[case]
+    data = (_BIN_HDR if protocol == "binary" else _CMP_HDR) + body
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    try:
+        with pytest.raises(framed_exc):
+            FramedDecoder(protocol=protocol).feed(frame(data))
+        buffered = BufferedDecoder(protocol=protocol)
+        if buffered_exc is not None:
+            with pytest.raises(buffered_exc):
+                buffered.feed(data)
+        else:
+            # Possibly valid so far: the buffered decoder waits for more bytes,
+            # byte by byte as well as whole, holding only what arrived.
+            assert buffered.feed(data) == []
+            assert buffered.buffered == len(data)
+            chunked = BufferedDecoder(protocol=protocol)
+            assert [m for b in range(len(data)) for m in chunked.feed(data[b:b + 1])] == []
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20
+    assert time.perf_counter() - t0 < 1.0

@@ -8,7 +8,7 @@ whole-row delete is buffered.
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from txhbase import _validate, errors
 from txhbase.batch import BatchError, WholeRowDelete
@@ -48,9 +48,19 @@ def _fast(data, wal):
             for m in _validate.put_mutations(data, wal, hbase.Mutation)]
 
 
+@settings(max_examples=300)
 @given(st.dictionaries(_names, _values, max_size=5), st.booleans())
 def test_put_mutations_matches_put_data(data, wal):
     assert _outcome(_fast, data, wal) == _outcome(_general, data, wal)
+
+
+@pytest.mark.parametrize("data", [
+    {b"cf:a": b"1", b":q": b"2"}, {b":": b"1"}, {b"cf": b"1"}, {b"": b"1"},
+    {b"cf:a": "text"}, {b"cf:a": None}, {"cf:a": b"1", b"cf:b": bytearray(b"2")},
+    {b"cf:a": b"1", 7: b"2"}, {_Sub(b"cf:a"): b"1"}, {}, {b"cf:": b""},
+])
+def test_put_mutations_edge_cases_match_put_data(data):
+    assert _outcome(_fast, data, True) == _outcome(_general, data, True)
 
 
 @pytest.mark.parametrize("data", [None, [(b"cf:a", b"1")], b"cf:a", 3])

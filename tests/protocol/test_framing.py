@@ -134,13 +134,11 @@ _HOSTILE = {
 @pytest.mark.parametrize("case", sorted(_HOSTILE))
 def test_huge_declared_length_in_small_message(case):
     """Refused (framed) or waited for within the limit (buffered), never allocated."""
-    import time
     import tracemalloc
 
     protocol, body, framed_exc, buffered_exc = _HOSTILE[case]
     data = (_BIN_HDR if protocol == "binary" else _CMP_HDR) + body
     tracemalloc.start()
-    t0 = time.perf_counter()
     try:
         with pytest.raises(framed_exc):
             FramedDecoder(protocol=protocol).feed(frame(data))
@@ -158,5 +156,4 @@ def test_huge_declared_length_in_small_message(case):
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert peak < 1 << 20
-    assert time.perf_counter() - t0 < 1.0
+    assert peak < 1 << 20  # a spin over a huge count would not finish at all

@@ -139,8 +139,9 @@ def _op(name: str, *parts: st.SearchStrategy) -> st.SearchStrategy:
 
 # Filters whose hasFilterRow() is false. With any other filter, HBase 2.6's
 # region server rejects Scan.setBatch (IncompatibleFilterException) but the
-# client retries it for ~68 s before the gateway answers INTERNAL_ERROR: far
-# too slow to generate, so batchSize is only combined with these.
+# client retries it for ~50-70 s before the gateway answers IOError
+# (RetriesExhaustedException, canRetry true; probed on 2.6.1): far too slow
+# to generate, so batchSize is only combined with these.
 BATCH_SAFE_FILTERS = {
     "KeyOnlyFilter()", "FirstKeyOnlyFilter()", "PrefixFilter('{p}a')", "ColumnPrefixFilter('q1')",
     "MultipleColumnPrefixFilter('q1', 'q3')", "ValueFilter(=, 'binary:v1')",
@@ -346,11 +347,7 @@ REGRESSION_CASES: dict[str, list[Op]] = {
 }
 
 #: Regression cases the embedded server does not match yet, with why.
-KNOWN_OPEN: dict[str, str] = {
-    "column_count_get_filter_empty_qualifier":
-        "embedded: NEXT_COL on the empty qualifier skips its older versions; HBase 2.6 "
-        "shows them to the filter (found 14:02 UTC, filters module)",
-}
+KNOWN_OPEN: dict[str, str] = {}
 
 
 # --------------------------------------------------------------------------

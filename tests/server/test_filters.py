@@ -1659,3 +1659,15 @@ def _versions_model(text: bytes) -> list:
 def test_gateway_agrees_with_the_model_on_versions(versions_table, sync_gateway, text):
     got = list(versions_table.scan(row_prefix=VERSIONS_PREFIX, filter=text))
     assert got == _versions_model(text)
+
+
+def test_next_column_on_the_empty_qualifier_still_shows_older_versions():
+    """HBase 2.6 (HBASE-18471) cannot seek past an empty qualifier's versions, so
+    ColumnCountGetFilter counts them: probed on 2.6.1, only ``cf1:`` comes back."""
+    rf = parse_filter(b"ColumnCountGetFilter(2)").new()
+    cells = [(b"cf1", b"", 2, b"x"), (b"cf1", b"", 1, b"y"), (b"cf1", b"q1", 1, b"z")]
+    assert rf.filter_row(b"r", cells, versions=1) == [(b"cf1", b"", 2, b"x")]
+    # with a non-empty qualifier the older version is skipped unseen
+    rf = parse_filter(b"ColumnCountGetFilter(2)").new()
+    cells = [(b"cf1", b"a", 2, b"x"), (b"cf1", b"a", 1, b"y"), (b"cf1", b"q1", 1, b"z")]
+    assert rf.filter_row(b"r", cells, versions=1) == [(b"cf1", b"a", 2, b"x"), (b"cf1", b"q1", 1, b"z")]

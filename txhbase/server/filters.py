@@ -269,6 +269,11 @@ class RowFilter:
     def _next_column(cells: list, i: int) -> int:
         family, qualifier = cells[i][0], cells[i][1]
         i += 1
+        if not qualifier:
+            # HBase (HBASE-18471, ScanQueryMatcher.getKeyForNextColumn) cannot
+            # seek past an empty qualifier's versions: it moves to the next one,
+            # so the filter still sees the older versions.
+            return i
         n = len(cells)
         while i < n and cells[i][1] == qualifier and cells[i][0] == family:
             i += 1

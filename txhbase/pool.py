@@ -891,13 +891,19 @@ class ConnectionPool:
 
     @defer.inlineCallbacks
     def _run_retried(self, table: "PooledTable", kind: str, method: str,
-                     func: Callable[[Any], Any], shared: bool = False) -> Any:
+                     func: Callable[[Any], Any], shared: bool = False,
+                     resume: Optional[tuple] = None) -> Any:
         """Run ``func(Table)`` on a leased (or, if ``shared``, a shared) connection,
-        retrying as ``kind`` allows."""
-        attempts: list[_retry.Attempt] = []
-        avoid: set = set()
-        retries = 0
-        self.stats.calls += 1
+        retrying as ``kind`` allows.  ``resume``: ``(attempts, avoid, retries)``
+        of a call whose first attempt ``_call_now`` made; waits the back-off first."""
+        if resume is None:
+            attempts: list[_retry.Attempt] = []
+            avoid: set = set()
+            retries = 0
+            self.stats.calls += 1
+        else:
+            attempts, avoid, retries = resume
+            yield task.deferLater(self.clock, self.policy.delay(retries))
         while True:
             try:
                 if shared:
@@ -911,19 +917,7 @@ class ConnectionPool:
                 t = rec.conn.table(table.name, use_prefix=table.use_prefix)
                 result = yield defer.maybeDeferred(func, t)
             except Exception as exc:
-                verdict = _retry.classify(exc, kind)
-                attempts.append(_retry.Attempt(rec.server.address, exc, verdict.maybe_applied,
-                                               self.clock.seconds()))
-                # A dropped shared connection fails all its calls: count it once.
-                if verdict.server_fault and not self._closed and not rec.faulted:
-                    rec.faulted = shared
-                    self._emit("connection_failed", server=rec.server.address,
-                               connection=rec.conn, error=exc)
-                    self._server_failed(rec.server, exc)
-                if shared:
-                    self._shared_done(rec, verdict.connection_bad)
-                elif rec.leased:
-                    self._checkin(rec, verdict.connection_bad)
+                verdict = self._attempt_failed(rec, exc, kind, shared, attempts)
                 if verdict.retry and retries < self.policy.max_retries and not self._closed:
                     retries += 1
                     self.stats.retries += 1
@@ -941,6 +935,73 @@ class ConnectionPool:
                 self._server_ok(rec.server)
                 self._checkin(rec, False)
             return result
+
+    def _attempt_failed(self, rec: _Pooled, exc: BaseException, kind: str, shared: bool,
+                        attempts: list) -> _retry.Verdict:
+        """Record a failed attempt on ``rec``, mark its gateway down if at fault
+        and give the connection back; returns the verdict."""
+        verdict = _retry.classify(exc, kind)
+        attempts.append(_retry.Attempt(rec.server.address, exc, verdict.maybe_applied,
+                                       self.clock.seconds()))
+        # A dropped shared connection fails all its calls: count it once.
+        if verdict.server_fault and not self._closed and not rec.faulted:
+            rec.faulted = shared
+            self._emit("connection_failed", server=rec.server.address,
+                       connection=rec.conn, error=exc)
+            self._server_failed(rec.server, exc)
+        if shared:
+            self._shared_done(rec, verdict.connection_bad)
+        elif rec.leased:
+            self._checkin(rec, verdict.connection_bad)
+        return verdict
+
+    def _call_now(self, table: "PooledTable", method: str, args: tuple,
+                  kwargs: dict) -> Optional[defer.Deferred]:
+        """Send a single call at once on a shared connection if one is free now
+        (the hot path: no dry run, no generator); None to take the general path.
+
+        Argument errors raise from the real ``Table`` method before anything is
+        sent; a failure of this first attempt continues in ``_run_retried``.
+        """
+        if self._closed or self._shared_waiters:
+            return None  # waiting calls go first
+        rec = self._try_shared(frozenset())
+        if rec is None or rec is _OPEN:
+            return None
+        self._start_shared(rec)
+        try:
+            d = getattr(rec.conn.table(table.name, use_prefix=table.use_prefix), method)(
+                *args, **kwargs)
+        except BaseException:
+            self._shared_done(rec, False)
+            raise
+        self.stats.calls += 1
+        kind = _retry.method_kind(method)
+
+        def ok(result: Any) -> Any:
+            self._server_ok(rec.server)
+            self._shared_done(rec, False)
+            return result
+
+        def failed(f: Failure) -> Any:
+            exc = f.value
+            attempts: list = []
+            verdict = self._attempt_failed(rec, exc, kind, True, attempts)
+            if verdict.retry and self.policy.max_retries > 0 and not self._closed:
+                self.stats.retries += 1
+                log.info("retrying %s (retry 1) after %s on %s", method,
+                         type(exc).__name__, rec.server.address)
+                return self._run_retried(
+                    table, kind, method, lambda t: getattr(t, method)(*args, **kwargs),
+                    shared=True, resume=(attempts, {rec.server.address}, 1))
+            self.stats.failed_calls += 1
+            _retry.annotate(exc, attempts, _aggregate(attempts))
+            return f
+
+        # A separate Deferred, so the caller's is not "called" while a retry waits.
+        out: defer.Deferred = defer.Deferred(lambda _: d.cancel())
+        d.addCallbacks(ok, failed).chainDeferred(out)
+        return out
 
 
 def _aggregate(attempts: list) -> Optional[bool]:
@@ -996,6 +1057,10 @@ class PooledTable:
         return f"<PooledTable {self.name!r}>"
 
     def _call(self, method: str, args: tuple, kwargs: dict) -> defer.Deferred:
+        if method not in _EXCLUSIVE_METHODS:
+            d = self.pool._call_now(self, method, args, kwargs)
+            if d is not None:
+                return d
         # Argument errors raise here, at once, as Table's do: a dry run of the
         # method against a connection that sends nothing.
         getattr(Table(b"dry-run", _DryConnection(self.pool.compat)), method)(*args, **kwargs)

@@ -130,3 +130,14 @@ def test_unsent_shared_calls_are_all_retried():
 def test_max_in_flight_is_checked():
     with pytest.raises(ValueError, match="max_in_flight"):
         make(A, size=1, max_in_flight=0)
+
+
+def test_argument_errors_raise_at_once_on_a_warm_pool_and_free_the_slot():
+    pool, cluster, clock, _ = make(A, size=1)
+    table = pool.table("t")
+    assert result(table.row(b"k")) == {}  # warm: the next call takes the direct path
+    with pytest.raises(TypeError):
+        table.row(123)
+    assert [m for m, _ in cluster.servers[A].calls] == ["row"]
+    assert pool.stats.in_use == 0 and pool.stats.idle == 1 and pool.stats.calls == 1
+    assert result(table.row(b"k")) == {}

@@ -534,6 +534,8 @@ class ConnectionPool:
         rec = self._least_busy(avoid, self.max_in_flight, False)
         if rec is not None and rec.in_flight >= _SHARE_THRESHOLD and self._opening:
             return None  # a connection is opening: spread the load over it too
+        if rec is None and not self._opening and self._total() < self.size + self.max_overflow:
+            return _OPEN  # all lent or full: an overflow connection, closed once idle
         return rec
 
     def _make_shared(self, rec: _Pooled) -> None:
@@ -1036,7 +1038,8 @@ class _DryConnection:
 
 
 class PooledTable:
-    """A Table whose every call draws a connection from the pool.
+    """A Table whose calls run on the pool's connections: single calls on a
+    shared (pipelined) connection, ``count`` on a leased one.
 
     Same methods, arguments and results as ``txhbase.Table``. Reads, scans,
     ``put`` and ``delete`` are retried (puts/deletes repeated after a lost

@@ -141,3 +141,12 @@ def test_argument_errors_raise_at_once_on_a_warm_pool_and_free_the_slot():
     assert [m for m, _ in cluster.servers[A].calls] == ["row"]
     assert pool.stats.in_use == 0 and pool.stats.idle == 1 and pool.stats.calls == 1
     assert result(table.row(b"k")) == {}
+
+
+def test_single_call_uses_an_overflow_connection_when_all_are_lent():
+    pool, cluster, clock, _ = make(A, size=1, max_overflow=1)
+    leased = result(pool.connection())
+    assert result(pool.table("t").row(b"k")) == {}
+    assert len(cluster.connections) == 2 and cluster.connections[1].closed  # not kept
+    assert pool.stats.in_use == 1
+    pool.release(leased)

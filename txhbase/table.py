@@ -226,17 +226,16 @@ class Table:
         """
         if type(row) is not bytes:
             row = _validate.to_bytes(row, "row")
+        # Checked in this order: row, data, timestamp, wal, ttl, timeout.
         if wal is True:
             # The usual call (wal left at its default): one pass over data.
             muts = _validate.put_mutations(data, True, hbase.Mutation)
+            ts = None if timestamp is None else _validate.timestamp(timestamp)
         else:
-            items = _validate.put_data(data)  # data errors before timestamp/wal errors
-            muts = None
-        ts = None if timestamp is None else _validate.timestamp(timestamp)
-        if muts is None:
+            items = _validate.put_data(data)
+            ts = _validate.timestamp(timestamp)
             wal = _validate.boolean(wal, "wal")
-            muts = [hbase.Mutation(isDelete=False, column=c, value=v, writeToWAL=wal)
-                    for c, v in items]
+            muts = [hbase.Mutation(False, c, v, wal) for c, v in items]
         attributes: Dict[bytes, bytes] = {}
         if ttl is not None:
             attributes[b"_ttl"] = _convert.pack_i64(_validate.ttl(ttl))

@@ -245,15 +245,8 @@ def fast_row_result(store: Store, t: st.Table, row: bytes, cols: dict,
     new, TCell = object.__new__, hbase.TCell
     names = t._names
     fams = t.families
-    if select is None:
-        items = cols.items()
-    elif not select.families:
-        items = [(c, cols[c]) for c in select.columns if c in cols]
-    else:
-        sf, sc = select.families, select.columns
-        items = [(c, v) for c, v in cols.items() if c in sc or names[c][1] in sf]
     columns = {}
-    for col, v in items:
+    for col, v in Selection.items(select, cols, names):
         spec = fams.get(names[col][1])
         if spec is None:
             continue

@@ -114,6 +114,17 @@ class Selection:
     def wants(self, column: bytes, family: bytes) -> bool:
         return family in self.families or column in self.columns
 
+    @staticmethod
+    def items(select: Optional["Selection"], cols: dict, names: dict) -> Any:
+        """The ``(column, versions)`` pairs of one row's ``cols`` that ``select`` keeps
+        (``names``: column -> (qualifier-split) names, the table's ``_names``)."""
+        if select is None:
+            return cols.items()
+        if not select.families:
+            return [(c, cols[c]) for c in select.columns if c in cols]
+        sf, sc = select.families, select.columns
+        return [(c, v) for c, v in cols.items() if c in sc or names[c][1] in sf]
+
 
 @dataclass
 class Table:
@@ -464,14 +475,7 @@ class Store:
         append = out.append
         names = t._names
         fams = t.families
-        if select is None:
-            items = cols.items()
-        elif not select.families:
-            items = [(c, cols[c]) for c in select.columns if c in cols]
-        else:
-            sf, sc = select.families, select.columns
-            items = [(c, v) for c, v in cols.items() if c in sc or names[c][1] in sf]
-        for col, v in items:
+        for col, v in Selection.items(select, cols, names):
             spec = fams.get(names[col][1])
             if spec is None:
                 continue

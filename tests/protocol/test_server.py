@@ -205,3 +205,48 @@ def test_factory_validates():
         HBaseServerFactory(Handler(), "framed", "json")
     with pytest.raises(ValueError, match="max_message_size"):
         HBaseServerFactory(Handler(), max_message_size=0)
+
+
+@wires
+def test_a_long_pipeline_is_served_a_slice_per_reactor_turn(transport, protocol):
+    """Replies to the first calls go out before later calls are served (so a
+    pipelining client works on them meanwhile); the socket is paused until the
+    queue is empty; order and completeness are kept."""
+    from txhbase.protocol.server import CALLS_PER_TURN
+
+    class Turns:
+        """A reactor whose turns the test runs one at a time."""
+
+        def __init__(self):
+            self.calls = []
+
+        def callLater(self, delay, f, *args):
+            assert delay == 0
+            self.calls.append((f, args))
+
+        def turn(self):
+            calls, self.calls = self.calls, []
+            for f, args in calls:
+                f(*args)
+
+    turns = Turns()
+    p, tr, h = serve(transport, protocol, reactor=turns)
+    n = 2 * CALLS_PER_TURN + 5
+    p.dataReceived(b"".join(call_bytes("getRow", i, (b"t", b"r%d" % i, {}), transport, protocol)
+                            for i in range(n)))
+    served = [len(h.calls)]
+    assert tr.producerState == "paused"
+    while len(h.calls) < n:
+        turns.turn()
+        served.append(len(h.calls))
+    assert served == [CALLS_PER_TURN, 2 * CALLS_PER_TURN, n]
+    assert tr.producerState == "producing"
+    assert [r[2] for r in decode_replies(tr.value(), transport, protocol)] == list(range(n))
+    # calls arriving while a backlog is served join the queue, in order
+    p.dataReceived(b"".join(call_bytes("getRow", i, (b"t", b"r", {}), transport, protocol)
+                            for i in range(n, n + CALLS_PER_TURN + 1)))
+    p.dataReceived(call_bytes("getTableNames", 99, (), transport, protocol))
+    turns.turn()
+    replies = decode_replies(tr.value(), transport, protocol)
+    assert [r[2] for r in replies] == list(range(n + CALLS_PER_TURN + 1)) + [99]
+    assert not turns.calls and tr.producerState == "producing"

@@ -82,7 +82,7 @@ class _TrackingFactory(HBaseServerFactory):
 
     def buildProtocol(self, addr: Any) -> Any:
         p = _GatewayProtocol(self.handler, self.transport, self.protocol_name,
-                             self.max_message_size)
+                             self.max_message_size, reactor=self.reactor)
         p.factory = self
         return p
 
@@ -172,7 +172,7 @@ def listen(port: int = 0, host: str = "127.0.0.1", *, reactor: Any = None,
     handler = HBaseHandler(store, clock=clock, scanner_timeout=scanner_timeout, wal=wal,
                            server_name=b"localhost")
     factory = _TrackingFactory(handler, transport, protocol, idle_timeout=idle_timeout,
-                               clock=clock)
+                               clock=clock, reactor=reactor)
     try:
         lp = reactor.listenTCP(port, factory, interface=host)
     except Exception:

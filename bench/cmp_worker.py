@@ -315,56 +315,38 @@ def _txhbase_scan(t: Any, n: int) -> Any:
     Rows the scanner has read ahead come back already fired; those are
     taken in a loop (a trampoline), not by recursion.
     """
+    scanner = t.scan(row_start=SCAN_START, row_stop=SCAN_STOP, batch_size=SCAN_BATCH, limit=n)
+    if hasattr(scanner, "next_batch"):
+        # all rows received so far in one Deferred: the cheap way to consume a fast scan
+        return _drain(scanner.next_batch, lambda rows: count_cells(rows) if rows else None)
+    return _drain(scanner.get_next, lambda item: None if item is None else len(item[1]))
+
+
+def _drain(fetch: Any, cells: Any) -> Any:
+    """Call ``fetch()`` until ``cells(result)`` says the end (None); fire with the
+    cell count. A trampoline: results that arrive synchronously loop instead of
+    recursing, so a fully buffered scan cannot overflow the stack."""
     from twisted.internet import defer
 
-    scanner = t.scan(row_start=SCAN_START, row_stop=SCAN_STOP, batch_size=SCAN_BATCH, limit=n)
     done = defer.Deferred()
     box = [0]
-    if hasattr(scanner, "next_batch"):
-        return _scan_batches(scanner, done, box)
 
     def loop() -> None:
         while True:
-            state = [False, False]  # [loop returned, item arrived synchronously]
+            state = [False, False]  # [loop returned, result arrived synchronously]
 
-            def on_item(item: Any, state: list = state) -> None:
-                if item is None:
+            def on_result(result: Any, state: list = state) -> None:
+                n = cells(result)
+                if n is None:
                     done.callback(box[0])
                     return
-                box[0] += len(item[1])
+                box[0] += n
                 if state[0]:
                     loop()  # arrived later: start a new loop
                 else:
                     state[1] = True
 
-            scanner.get_next().addCallbacks(on_item, done.errback)
-            if not state[1]:
-                state[0] = True
-                return
-
-    loop()
-    return done
-
-
-def _scan_batches(scanner: Any, done: Any, box: list) -> Any:
-    """Scan with ``next_batch()`` (all rows received so far in one Deferred),
-    the cheap way to consume a fast scan; ``[]`` is the end."""
-
-    def loop() -> None:
-        while True:
-            state = [False, False]  # [loop returned, batch arrived synchronously]
-
-            def on_batch(rows: Any, state: list = state) -> None:
-                if not rows:
-                    done.callback(box[0])
-                    return
-                box[0] += count_cells(rows)
-                if state[0]:
-                    loop()
-                else:
-                    state[1] = True
-
-            scanner.next_batch().addCallbacks(on_batch, done.errback)
+            fetch().addCallbacks(on_result, done.errback)
             if not state[1]:
                 state[0] = True
                 return

@@ -5,7 +5,7 @@ import pytest
 from thriftpy2.thrift import TApplicationException
 
 from txhbase.protocol.idl import hbase
-from txhbase.server import handler as handler_mod
+from txhbase.server import scanning as scanning_mod
 from txhbase.server import store as store_mod
 from txhbase.server.store import LATEST
 
@@ -656,9 +656,9 @@ def test_idle_scanner_expires_on_the_clock(scan_hf):
 
 def test_long_filtered_scan_yields_to_the_reactor(scan_hf, monkeypatch):
     h, ft = scan_hf
-    monkeypatch.setattr(handler_mod, "SCAN_STEP_ROWS", 3)
+    monkeypatch.setattr(scanning_mod, "SCAN_STEP_ROWS", 3)
     sid = h.scannerOpen(T, b"", [b"cf:a"])
-    sc = h.scanners[sid]
+    sc = h.scanners.lookup(sid)
 
     class DropAllButLast:
         done = False

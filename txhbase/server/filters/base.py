@@ -76,7 +76,7 @@ class FilterBase:
     def transform_cell(self, cell: FilterCell) -> FilterCell:
         return cell
 
-    def filter_row_cells(self, cells: list) -> None:
+    def filter_row_cells(self, cells: list[FilterCell]) -> None:
         pass
 
     def filter_row(self) -> bool:

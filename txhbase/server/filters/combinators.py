@@ -140,7 +140,7 @@ _OR_MERGE = {
 
 
 class FilterList(FilterBase):
-    def __init__(self, filters: list) -> None:
+    def __init__(self, filters: list[FilterBase]) -> None:
         self.filters = filters
         self.has_filter_row = any(f.has_filter_row for f in filters)
         self.may_finish = any(f.may_finish for f in filters)
@@ -151,7 +151,7 @@ class FilterList(FilterBase):
         for f in self.filters:
             f.set_reversed(value)
 
-    def filter_row_cells(self, cells: list) -> None:
+    def filter_row_cells(self, cells: list[FilterCell]) -> None:
         for f in self.filters:
             f.filter_row_cells(cells)
 
@@ -162,9 +162,9 @@ class FilterList(FilterBase):
 class FilterListWithAND(FilterList):
     """FilterList MUST_PASS_ALL (the AND operator)."""
 
-    def __init__(self, filters: list) -> None:
+    def __init__(self, filters: list[FilterBase]) -> None:
         super().__init__(filters)
-        self.seek_hint_filters: list = []
+        self.seek_hint_filters: list[FilterBase] = []
 
     def reset(self) -> None:
         for f in self.filters:
@@ -183,7 +183,7 @@ class FilterListWithAND(FilterList):
 
     def filter_cell(self, cell: FilterCell) -> int:
         rc = INCLUDE
-        hinting: list = []
+        hinting: list[FilterBase] = []
         self.seek_hint_filters = hinting
         for f in self.filters:
             if f.filter_all_remaining():
@@ -226,11 +226,11 @@ class FilterListWithAND(FilterList):
 class FilterListWithOR(FilterList):
     """FilterList MUST_PASS_ONE (the OR operator)."""
 
-    def __init__(self, filters: list) -> None:
+    def __init__(self, filters: list[FilterBase]) -> None:
         super().__init__(filters)
         n = len(filters)
-        self.prev_rc: list = [None] * n
-        self.prev_cell: list = [None] * n
+        self.prev_rc: list[Optional[int]] = [None] * n
+        self.prev_cell: list[Optional[FilterCell]] = [None] * n
         self.included = [False] * n
 
     def reset(self) -> None:

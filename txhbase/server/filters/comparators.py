@@ -98,11 +98,3 @@ def _compile_java_regex(value: bytes, nocase: bool) -> "re.Pattern[str]":
         return compile_java_regex(value.decode("utf-8", "replace"), nocase)
     except JavaRegexError as exc:
         raise FilterError(f"invalid regular expression {as_text(value)!r}: {exc}") from None
-
-
-def _compile_java_regex(value: bytes, nocase: bool) -> "re.Pattern[str]":
-    """RegexStringComparator's Pattern.compile(expr, DOTALL [| CASE_INSENSITIVE])."""
-    try:
-        return compile_java_regex(value.decode("utf-8", "replace"), nocase)
-    except JavaRegexError as exc:
-        raise FilterError(f"invalid regular expression {as_text(value)!r}: {exc}") from None

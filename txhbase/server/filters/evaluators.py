@@ -349,7 +349,7 @@ class SingleColumnValueFilter(FilterBase):
 
 
 class SingleColumnValueExcludeFilter(SingleColumnValueFilter):
-    def filter_row_cells(self, cells: list) -> None:
+    def filter_row_cells(self, cells: list[FilterCell]) -> None:
         family, qualifier = self.family, self.qualifier
         cells[:] = [c for c in cells if c[1] != qualifier or c[0] != family]
 
@@ -379,7 +379,7 @@ class DependentColumnFilter(FilterBase):
         self.stamps.add(cell[2])
         return SKIP if self.drop else INCLUDE
 
-    def filter_row_cells(self, cells: list) -> None:
+    def filter_row_cells(self, cells: list[FilterCell]) -> None:
         stamps = self.stamps
         cells[:] = [c for c in cells if c[2] in stamps]
 

@@ -69,8 +69,8 @@ class _Parser:
     # -- the operator grammar (ParseFilter.parseFilterString) ----------------
     def parse(self) -> FilterFactory:
         s, n = self.s, self.n
-        ops: list = []      # b"(", b"AND", b"OR", b"SKIP", b"WHILE"
-        stack: list = []    # filter factories
+        ops: list[bytes] = []      # b"(", b"AND", b"OR", b"SKIP", b"WHILE"
+        stack: list[FilterFactory] = []    # filter factories
         i = 0
         while i < n:
             c = s[i]
@@ -125,17 +125,17 @@ class _Parser:
                 return word
         return None
 
-    def reduce(self, ops: list, stack: list, word: bytes) -> None:
+    def reduce(self, ops: list[bytes], stack: list[FilterFactory], word: bytes) -> None:
         prec = self._PRECEDENCE
         while ops and ops[-1] != b"(" and prec[ops[-1]] < prec[word]:
             stack.append(self.pop_arguments(ops, stack))
 
-    def pop_arguments(self, ops: list, stack: list) -> FilterFactory:
+    def pop_arguments(self, ops: list[bytes], stack: list[FilterFactory]) -> FilterFactory:
         if not ops:  # HBase: EmptyStackException, an error all the same
             raise self.error("mismatched parentheses")
         top = ops[-1]
         if top in (b"AND", b"OR"):
-            parts: list = []
+            parts: list[FilterFactory] = []
             while ops and ops[-1] == top:
                 if not stack:
                     raise self.error(f"{top.decode()} needs a filter on each side")
@@ -195,14 +195,14 @@ class _Parser:
         except FilterError as exc:
             raise FilterError(f"{as_text(name)}: {exc}") from None
 
-    def arguments(self, expr: bytes, offset: int) -> list:
+    def arguments(self, expr: bytes, offset: int) -> list[_Arg]:
         """ParseFilter.getFilterArguments: quoted strings (unescaped) and bare
         tokens, separated by spaces and commas, after the first '('."""
         n = len(expr)
         i = expr.find(b"(")
         if i < 0:
             raise self.error("'(' expected after the filter name", offset)
-        args: list = []
+        args: list[_Arg] = []
         i += 1
         while i < n:
             c = expr[i]
@@ -233,7 +233,7 @@ class _Parser:
 
 # -- argument converters (ParseFilter's helpers) ------------------------------
 
-def _count(args: list, *allowed: int) -> None:
+def _count(args: list[_Arg], *allowed: int) -> None:
     if len(args) not in allowed:
         want = " or ".join(str(a) for a in allowed)
         raise FilterError(f"expected {want} arguments but got {len(args)}")
@@ -307,67 +307,67 @@ def _non_negative(value: int, what: str) -> int:
 
 # -- one builder per filter name: args -> factory ----------------------------
 
-def _b_key_only(args: list) -> FilterFactory:
+def _b_key_only(args: list[_Arg]) -> FilterFactory:
     _count(args, 0, 1)
     len_as_val = _bool(args[0], "lenAsVal") if args else False
     return lambda: KeyOnlyFilter(len_as_val)
 
 
-def _b_first_key_only(args: list) -> FilterFactory:
+def _b_first_key_only(args: list[_Arg]) -> FilterFactory:
     _count(args, 0)
     return FirstKeyOnlyFilter
 
 
-def _b_prefix(args: list) -> FilterFactory:
+def _b_prefix(args: list[_Arg]) -> FilterFactory:
     _count(args, 1)
     prefix = _string(args[0], "prefix")
     return lambda: PrefixFilter(prefix)
 
 
-def _b_column_prefix(args: list) -> FilterFactory:
+def _b_column_prefix(args: list[_Arg]) -> FilterFactory:
     _count(args, 1)
     prefix = _string(args[0], "prefix")
     return lambda: ColumnPrefixFilter(prefix)
 
 
-def _b_multiple_column_prefix(args: list) -> FilterFactory:
+def _b_multiple_column_prefix(args: list[_Arg]) -> FilterFactory:
     prefixes = [_string(a, "prefix") for a in args]
     if len(set(prefixes)) != len(prefixes):
         raise FilterError("prefixes must be distinct")
     return lambda: MultipleColumnPrefixFilter(prefixes)
 
 
-def _b_column_count_get(args: list) -> FilterFactory:
+def _b_column_count_get(args: list[_Arg]) -> FilterFactory:
     _count(args, 1)
     limit = _non_negative(_int(args[0], "limit"), "limit")
     return lambda: ColumnCountGetFilter(limit)
 
 
-def _b_page(args: list) -> FilterFactory:
+def _b_page(args: list[_Arg]) -> FilterFactory:
     _count(args, 1)
     size = _non_negative(_long(args[0], "pageSize"), "pageSize")
     return lambda: PageFilter(size)
 
 
-def _b_column_pagination(args: list) -> FilterFactory:
+def _b_column_pagination(args: list[_Arg]) -> FilterFactory:
     _count(args, 2)
     limit = _non_negative(_int(args[0], "limit"), "limit")
     offset = _non_negative(_int(args[1], "offset"), "offset")
     return lambda: ColumnPaginationFilter(limit, offset)
 
 
-def _b_inclusive_stop(args: list) -> FilterFactory:
+def _b_inclusive_stop(args: list[_Arg]) -> FilterFactory:
     _count(args, 1)
     stop = _string(args[0], "stop row")
     return lambda: InclusiveStopFilter(stop)
 
 
-def _b_timestamps(args: list) -> FilterFactory:
+def _b_timestamps(args: list[_Arg]) -> FilterFactory:
     stamps = [_non_negative(_long(a, "timestamp"), "timestamp") for a in args]
     return lambda: TimestampsFilter(stamps)
 
 
-def _b_column_range(args: list) -> FilterFactory:
+def _b_column_range(args: list[_Arg]) -> FilterFactory:
     _count(args, 4)
     min_col = _string(args[0], "minColumn") or None
     min_incl = _bool(args[1], "minColumnInclusive")
@@ -376,8 +376,8 @@ def _b_column_range(args: list) -> FilterFactory:
     return lambda: ColumnRangeFilter(min_col, min_incl, max_col, max_incl)
 
 
-def _compare_builder(cls: type) -> Callable[[list], FilterFactory]:
-    def build(args: list) -> FilterFactory:
+def _compare_builder(cls: type) -> Callable[[list[_Arg]], FilterFactory]:
+    def build(args: list[_Arg]) -> FilterFactory:
         _count(args, 2)
         op = _op(args[0])
         keep = _checked_keep(op, _comparator(args[1]))
@@ -385,8 +385,8 @@ def _compare_builder(cls: type) -> Callable[[list], FilterFactory]:
     return build
 
 
-def _b_single_column_value(cls: type) -> Callable[[list], FilterFactory]:
-    def build(args: list) -> FilterFactory:
+def _b_single_column_value(cls: type) -> Callable[[list[_Arg]], FilterFactory]:
+    def build(args: list[_Arg]) -> FilterFactory:
         _count(args, 4, 6)
         family = _string(args[0], "family")
         qualifier = _string(args[1], "qualifier")
@@ -400,7 +400,7 @@ def _b_single_column_value(cls: type) -> Callable[[list], FilterFactory]:
     return build
 
 
-def _b_dependent_column(args: list) -> FilterFactory:
+def _b_dependent_column(args: list[_Arg]) -> FilterFactory:
     _count(args, 2, 3, 5)
     family = _string(args[0], "family")
     qualifier = _string(args[1], "qualifier")
@@ -412,7 +412,7 @@ def _b_dependent_column(args: list) -> FilterFactory:
     return lambda: DependentColumnFilter(family, qualifier, drop, keep)
 
 
-def _b_column_value(args: list) -> FilterFactory:
+def _b_column_value(args: list[_Arg]) -> FilterFactory:
     _count(args, 4)
     family = _string(args[0], "family")
     qualifier = _string(args[1], "qualifier")
@@ -421,7 +421,7 @@ def _b_column_value(args: list) -> FilterFactory:
     return lambda: ColumnValueFilter(family, qualifier, keep)
 
 
-_BUILDERS: dict[bytes, Callable[[list], FilterFactory]] = {
+_BUILDERS: dict[bytes, Callable[[list[_Arg]], FilterFactory]] = {
     b"KeyOnlyFilter": _b_key_only,
     b"FirstKeyOnlyFilter": _b_first_key_only,
     b"PrefixFilter": _b_prefix,

@@ -49,7 +49,7 @@ class ScanFilter:
     def __init__(self, root: FilterBase) -> None:
         self._root = root
         self._reversed = False
-        self._closed: set = set()
+        self._closed: set[bytes] = set()
         self.done = False
         #: True when the filter decides on whole rows (``Filter.hasFilterRow``):
         #: HBase then refuses a ``TScan.batchSize`` (``BATCH_WITH_FILTER_ROW_ERROR``).
@@ -57,7 +57,7 @@ class ScanFilter:
         # Essential families only matter when some family can be non-essential;
         # is_family_essential is monotonic, so an unknown family tells.
         self._on_demand = not root.is_family_essential(b"\x00txhbase: no such family\x00")
-        self._essential_family: dict = {}
+        self._essential_family: dict[bytes, bool] = {}
 
     def is_family_essential(self, family: bytes) -> bool:
         """``Filter.isFamilyEssential``: see ``REVERSE_SCAN_ON_DEMAND_ERROR``."""
@@ -72,8 +72,8 @@ class ScanFilter:
         self._reversed = bool(value)
         self._root.set_reversed(self._reversed)
 
-    def filter_row(self, row: bytes, cells: list,
-                   versions: Optional[int] = None) -> Optional[list]:
+    def filter_row(self, row: bytes, cells: list[FilterCell],
+                   versions: Optional[int] = None) -> Optional[list[FilterCell]]:
         """Cells of ``row`` to return (transformed, e.g. by KeyOnlyFilter), or None to drop it.
 
         ``cells``: ``(family, qualifier, timestamp, value)`` tuples of one row in
@@ -94,13 +94,13 @@ class ScanFilter:
             cells = [c for c in cells if c[0] not in closed]
             if not cells:
                 return None
-        joined: list = []
+        joined: list[FilterCell] = []
         if self._on_demand:
             # HBase scans the essential families first and loads the others
             # ("on demand") only for rows the filter kept; a row with no cell in
             # an essential family is never seen at all.
             essential = self._essential_family
-            main: list = []
+            main: list[FilterCell] = []
             for c in cells:
                 fam = c[0]
                 known = essential.get(fam)
@@ -118,7 +118,7 @@ class ScanFilter:
             f.reset()
             self.done = f.filter_all_remaining()
             return None
-        out: list = []
+        out: list[FilterCell] = []
         self._scan_cells(cells, out, versions)
         # RegionScanner: row-level decisions (FilterWrapper.filterRowCellsWithRet),
         # taken before any on-demand family is loaded.
@@ -139,7 +139,7 @@ class ScanFilter:
             self.done = True
         return out or None
 
-    def _scan_cells(self, cells: list, out: list, versions: Optional[int]) -> None:
+    def _scan_cells(self, cells: list[FilterCell], out: list[FilterCell], versions: Optional[int]) -> None:
         """The store scanners' loop: ask the filter about each cell, obey its answer.
 
         ``versions``: UserScanQueryMatcher's versionsAfterFilter: past that many
@@ -199,7 +199,7 @@ class ScanFilter:
                 closed.add(cell[0])
 
     @staticmethod
-    def _next_column(cells: list, i: int) -> int:
+    def _next_column(cells: list[FilterCell], i: int) -> int:
         family, qualifier = cells[i][0], cells[i][1]
         i += 1
         if not qualifier:
@@ -213,7 +213,7 @@ class ScanFilter:
         return i
 
     @staticmethod
-    def _next_family(cells: list, i: int) -> int:
+    def _next_family(cells: list[FilterCell], i: int) -> int:
         family = cells[i][0]
         i += 1
         n = len(cells)

@@ -45,16 +45,16 @@ seen.  HBase refuses such filters on reversed scans: the caller should answer
 Comparisons follow ``CompareFilter``: the op reads "cell OP comparator", so
 ``RowFilter(<=, 'binary:row5')`` keeps rows up to and including ``row5``.
 Regexes are compiled once, at parse time: java.util.regex syntax is rewritten
-for Python's ``re`` (DOTALL, ASCII case folding, ``$`` before any final line
-terminator, ``\\Q..\\E``, ``\\p{..}``, ...) and matched with ``search`` against
+for the ``regex`` package's VERSION1 mode (DOTALL, ASCII case folding, ``$``
+before any final line terminator, ``\\Q..\\E``, ``\\p{..}`` names, Java's
+class syntax, ...; see ``javaregex``) and matched with ``search`` against
 the UTF-8 decoded value, as HBase's ``RegexStringComparator`` does.
 
 The parser is HBase's ParseFilter algorithm (an operator stack), so the same
 strings are accepted and refused, odd ones included (an unclosed ``(`` is
 accepted, ``(A OR B AND C)`` is refused).  All of this was checked against a
 real HBase 2.6 Thrift gateway with ~1,700 generated and hand-written filter
-strings; the known difference: regex \\p{InBlock} / script properties, which
-Python's unicodedata cannot provide, are refused.
+strings.
 
 Layout (a package; these names are its public face): ``scan`` (ScanFilter,
 FilterSpec, the scan protocol), ``parser`` (the language), ``evaluators``

@@ -1,12 +1,10 @@
 """HBase's comparators (``'type:value'``) and compare operators, as used by the filters."""
 from __future__ import annotations
 
-import re
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from txhbase.server.filters.base import FilterError, as_text
 from txhbase.server.filters.javaregex import JavaRegexError, compile_java_regex
-
 
 COMPARE_OPS = {b"<": "<", b"<=": "<=", b"=": "=", b"!=": "!=", b">=": ">=", b">": ">"}
 
@@ -48,7 +46,7 @@ class Comparator:
     def __init__(self, kind: str, value: bytes) -> None:
         self.kind = kind
         self.value = value
-        self._pattern = None
+        self._pattern: Any = None
         self._needle = ""
         if kind in ("regexstring", "regexstringnocase"):
             self._pattern = _compile_java_regex(value, kind == "regexstringnocase")
@@ -92,7 +90,7 @@ class Comparator:
 COMPARATOR_TYPES = ("binary", "binaryprefix", "regexstring", "regexstringnocase", "substring")
 
 
-def _compile_java_regex(value: bytes, nocase: bool) -> "re.Pattern[str]":
+def _compile_java_regex(value: bytes, nocase: bool) -> Any:
     """RegexStringComparator's Pattern.compile(expr, DOTALL [| CASE_INSENSITIVE])."""
     try:
         return compile_java_regex(value.decode("utf-8", "replace"), nocase)

@@ -1,19 +1,27 @@
-"""java.util.regex patterns on Python's ``re``, for HBase's regexstring comparators.
+"""java.util.regex patterns on the ``regex`` package, for HBase's regexstring comparators.
 
 HBase compiles ``regexstring:`` / ``regexstringnocase:`` comparators with
-java.util.regex.Pattern.  Most syntax is shared with Python's ``re``; what
-differs is rewritten here so the same patterns are accepted and match the same
-text: character classes are evaluated as Java does (nested classes, ``&&``
-intersections, ``\\p{..}`` members) and emitted flat; ``\\Q..\\E``, ``\\z``,
-``\\Z``, ``$``, ``\\h``, ``\\R``, ``\\v``, ``\\e``, ``\\x{..}``, named groups,
-``(?u)``/``(?U)`` and inline flags are translated.  Unicode blocks and scripts
-(``\\p{InGreek}``, ``\\p{IsLatin}``) are refused: Python's unicodedata lacks them.
+java.util.regex.Pattern.  The ``regex`` package in its VERSION1 mode already
+has Java's semantics where Python's ``re`` lacks them: nested classes and
+``&&`` intersections, Unicode blocks and scripts (``\\p{InGreek}``,
+``\\p{IsLatin}``), inline flags that hold to the end of their group, possessive
+quantifiers and atomic groups.  What this module still rewrites is spelling:
+a class is re-emitted item by item (Java takes ``[[:alpha:]]`` as a nested
+class, ``--``, ``||`` and ``~~`` as literals; an empty side of ``&&`` is
+ignored), ``\\p{..}`` names become the ``regex`` package's, and ``\\Q..\\E``,
+``\\z``, ``\\Z``, ``$``, ``\\h``, ``\\R``, ``\\v``, ``\\e``, ``\\x{..}``,
+``\\k<..>`` and ``(?u)``/``(?U)`` are translated.  Escapes Java refuses
+(``\\m``, ``\\K``, ...) are refused.
+
+Known differences: a look-behind without an obvious maximum length is
+accepted (Java refuses it); Unicode data is the ``regex`` package's (a newer
+Unicode version than JDK 17's).
 """
 from __future__ import annotations
 
-import re
-import warnings
-from typing import Callable
+from typing import Any, Union
+
+import regex
 
 __all__ = ["JavaRegexError", "compile_java_regex"]
 
@@ -22,39 +30,45 @@ class JavaRegexError(ValueError):
     """A pattern java.util.regex would refuse, or one this module cannot reproduce."""
 
 
-def compile_java_regex(pattern: str, nocase: bool = False) -> "re.Pattern[str]":
-    """RegexStringComparator's ``Pattern.compile(expr, DOTALL [| CASE_INSENSITIVE])``."""
+def compile_java_regex(pattern: str, nocase: bool = False) -> Any:
+    """RegexStringComparator's ``Pattern.compile(expr, DOTALL [| CASE_INSENSITIVE])``.
+
+    Returns a compiled ``regex`` pattern (use its ``search``); raises
+    ``JavaRegexError`` for a pattern Java refuses.
+    """
     try:
-        translated, unicode_case = _java_regex(pattern)
-        flags = re.DOTALL | (0 if unicode_case else re.ASCII) | (re.IGNORECASE if nocase else 0)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # FutureWarning about nested sets
-            return re.compile(translated, flags)
-    except (re.error, ValueError, OverflowError, RecursionError) as exc:
+        translated, ascii_case = _java_regex(pattern, nocase)
+        flags = (regex.VERSION1 | regex.DOTALL | (regex.ASCII if ascii_case else 0)
+                 | (regex.IGNORECASE if nocase else 0))
+        # (?-f): Java folds case one character at a time (no "ß" ~ "SS")
+        return regex.compile("(?-f)" + translated, flags)
+    except (regex.error, ValueError, OverflowError, RecursionError) as exc:
         if isinstance(exc, JavaRegexError):
             raise
         raise JavaRegexError(str(exc)) from None
 
 
 _MAX_CP = 0x10FFFF
-_JAVA_END = "(?=(?:\r\n|[\n\r\x85\u2028\u2029])?\\Z)"  # '$' and '\Z' without MULTILINE
+_ANY = r"[\u0000-\U0010ffff]"
+_NOTHING = r"[^\u0000-\U0010ffff]"
+_JAVA_END = r"(?=(?:\r\n|[\n\r\u0085\u2028\u2029])?\Z)"  # '$' and '\Z' without MULTILINE
 _JAVA_ESCAPES = {  # outside classes
-    "z": "\\Z",
+    "z": r"\Z",
     "Z": _JAVA_END,
-    "R": "(?:\r\n|[\n\x0b\x0c\r\x85\u2028\u2029])",
-    "e": "\\x1b",
-    "b": "(?u:\\b)",  # Unicode-aware word boundary (JDK 17)
-    "B": "(?u:\\B)",
+    "R": r"(?:\r\n|[\n\u000b\u000c\r\u0085\u2028\u2029])",
+    "e": r"\u001b",
+    "b": r"(?u:\b)",  # Unicode-aware word boundary (JDK 17)
+    "B": r"(?u:\B)",
 }
-_HSPACE = [(0x09, 0x09), (0x20, 0x20), (0xA0, 0xA0), (0x1680, 0x1680), (0x180E, 0x180E),
-           (0x2000, 0x200A), (0x202F, 0x202F), (0x205F, 0x205F), (0x3000, 0x3000)]
-_VSPACE = [(0x0A, 0x0D), (0x85, 0x85), (0x2028, 0x2029)]
+#: escapes outside classes that mean the same in Java and in ``regex``
+_SAME_ESCAPES = frozenset("tnrfaAGdDsSwW")
 _ASCII_SETS = {
     "d": [(0x30, 0x39)],
     "w": [(0x30, 0x39), (0x41, 0x5A), (0x5F, 0x5F), (0x61, 0x7A)],
     "s": [(0x09, 0x0D), (0x20, 0x20)],
-    "h": _HSPACE,
-    "v": _VSPACE,
+    "h": [(0x09, 0x09), (0x20, 0x20), (0xA0, 0xA0), (0x1680, 0x1680), (0x180E, 0x180E),
+          (0x2000, 0x200A), (0x202F, 0x202F), (0x205F, 0x205F), (0x3000, 0x3000)],
+    "v": [(0x0A, 0x0D), (0x85, 0x85), (0x2028, 0x2029)],
 }
 _POSIX = {  # java.util.regex POSIX classes (US-ASCII)
     "Lower": [(0x61, 0x7A)], "Upper": [(0x41, 0x5A)], "ASCII": [(0, 0x7F)],
@@ -65,120 +79,84 @@ _POSIX = {  # java.util.regex POSIX classes (US-ASCII)
     "Cntrl": [(0, 0x1F), (0x7F, 0x7F)], "XDigit": [(0x30, 0x39), (0x41, 0x46), (0x61, 0x66)],
     "Space": [(0x09, 0x0D), (0x20, 0x20)],
 }
-_CATEGORY_CACHE: dict = {}
-
-
-def _normalize(ranges: list) -> list:
-    out: list = []
-    for lo, hi in sorted(ranges):
-        if out and lo <= out[-1][1] + 1:
-            if hi > out[-1][1]:
-                out[-1] = (out[-1][0], hi)
-        else:
-            out.append((lo, hi))
-    return out
-
-
-def _complement(ranges: list) -> list:
-    out = []
-    nxt = 0
-    for lo, hi in _normalize(ranges):
-        if lo > nxt:
-            out.append((nxt, lo - 1))
-        nxt = hi + 1
-    if nxt <= _MAX_CP:
-        out.append((nxt, _MAX_CP))
-    return out
-
-
-def _intersect(a: list, b: list) -> list:
-    out = []
-    a, b = _normalize(a), _normalize(b)
-    i = j = 0
-    while i < len(a) and j < len(b):
-        lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
-        if lo <= hi:
-            out.append((lo, hi))
-        if a[i][1] < b[j][1]:
-            i += 1
-        else:
-            j += 1
-    return out
-
-
-def _ranges_text(ranges: list) -> str:
-    def esc(cp: int) -> str:
-        ch = chr(cp)
-        return "\\" + ch if ch in "\\]^-[" else ch
-    return "".join(esc(lo) if lo == hi else esc(lo) + "-" + esc(hi) for lo, hi in ranges)
-
-
-def _predicate_ranges(key: str, test: Callable[[str], bool]) -> list:
-    """Code points passing ``test``, as ranges (computed once per property)."""
-    if key not in _CATEGORY_CACHE:
-        ranges: list = []
-        start = None
-        for cp in range(_MAX_CP + 2):
-            inside = cp <= _MAX_CP and test(chr(cp))
-            if inside and start is None:
-                start = cp
-            elif not inside and start is not None:
-                ranges.append((start, cp - 1))
-                start = None
-        _CATEGORY_CACHE[key] = ranges
-    return _CATEGORY_CACHE[key]
-
-
-def _category_ranges(name: str) -> list:
-    """Code points of a Unicode general category ("L", "Lu", ...), as ranges."""
-    import unicodedata
-
-    return _predicate_ranges("gc:" + name, lambda ch: unicodedata.category(ch).startswith(name))
-
-
-def _java_whitespace(ch: str) -> bool:
-    import unicodedata
-
-    if ch in "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f":
-        return True
-    return unicodedata.category(ch) in ("Zs", "Zl", "Zp") and ch not in "\xa0\u2007\u202f"
-
-
-_JAVA_PROPERTIES: dict = {  # java.lang.Character methods and common binary properties
-    "javaLowerCase": str.islower, "javaUpperCase": str.isupper, "javaDigit": str.isdecimal,
-    "javaLetter": str.isalpha, "javaLetterOrDigit": lambda ch: ch.isalpha() or ch.isdecimal(),
-    "javaAlphabetic": str.isalpha, "javaWhitespace": _java_whitespace,
-    "Alphabetic": str.isalpha, "Letter": str.isalpha, "Lowercase": str.islower,
-    "Uppercase": str.isupper, "Digit": str.isdecimal, "White_Space": str.isspace,
-    "WhiteSpace": str.isspace,
+#: java.lang.Character's predicates and Unicode binary properties, as ``regex`` sets
+_JAVA_PROPERTIES = {
+    "javaLowerCase": r"\p{Lowercase}", "javaUpperCase": r"\p{Uppercase}",
+    "javaDigit": r"\p{Nd}", "javaLetter": r"\p{L}", "javaLetterOrDigit": r"[\p{L}\p{Nd}]",
+    "javaAlphabetic": r"\p{Alphabetic}", "javaTitleCase": r"\p{Lt}",
+    "javaIdeographic": r"\p{Ideographic}", "javaSpaceChar": r"\p{Z}",
+    "javaISOControl": r"[\u0000-\u001f\u007f-\u009f]", "javaDefined": r"\P{Cn}",
+    "javaMirrored": r"\p{Bidi_Mirrored}",
+    # Character.isWhitespace: separators except the non-breaking ones, and some controls
+    "javaWhitespace": r"[\u0009-\u000d\u001c-\u001f[[\p{Zs}\p{Zl}\p{Zp}]--[\u00a0\u2007\u202f]]]",
+    "Alphabetic": r"\p{Alphabetic}", "Letter": r"\p{L}", "Lowercase": r"\p{Lowercase}",
+    "Uppercase": r"\p{Uppercase}", "Digit": r"\p{Nd}", "White_Space": r"\p{White_Space}",
+    "WhiteSpace": r"\p{White_Space}",
 }
+_BLOCK_PREFIXES = ("In", "blk=", "block=")
+_SCRIPT_PREFIXES = ("sc=", "script=")
+
+#: An item of a class: one code point, or a set (``regex`` syntax) of several.
+_Item = Union[int, str]
 
 
-def _property_ranges(name: str) -> list:
+def _char(cp: int) -> str:
+    """One code point as ``regex`` text that is literal everywhere (in sets, in (?x) mode)."""
+    if cp < 0x80 and chr(cp).isalnum():
+        return chr(cp)
+    return f"\\u{cp:04x}" if cp <= 0xFFFF else f"\\U{cp:08x}"
+
+
+def _ranges_set(ranges: list[tuple[int, int]], negated: bool = False) -> str:
+    body = "".join(_char(lo) if lo == hi else _char(lo) + "-" + _char(hi) for lo, hi in ranges)
+    return ("[^" if negated else "[") + body + "]"
+
+
+def _negate(item: str) -> str:
+    return "[^" + item + "]"
+
+
+def _property_exists(text: str, name: str) -> str:
+    try:
+        regex.compile(text)
+    except regex.error:
+        raise JavaRegexError(f"unsupported regular expression property \\p{{{name}}}") from None
+    return text
+
+
+def _property(name: str) -> str:
+    """Java's ``\\p{name}`` as a ``regex`` set (java.util.regex.Pattern's name lookup)."""
     if name in _POSIX:
-        return _POSIX[name]
+        return _ranges_set(_POSIX[name])
     if name in _JAVA_PROPERTIES:
-        return _predicate_ranges(name, _JAVA_PROPERTIES[name])
+        return _JAVA_PROPERTIES[name]
+    for prefix in _BLOCK_PREFIXES:
+        if name.startswith(prefix) and len(name) > len(prefix):
+            return _property_exists(f"\\p{{Block={name[len(prefix):]}}}", name)
+    for prefix in _SCRIPT_PREFIXES:
+        if name.startswith(prefix):
+            return _property_exists(f"\\p{{Script={name[len(prefix):]}}}", name)
+    short = name
     for prefix in ("general_category=", "gc=", "Is"):
         if name.startswith(prefix):
-            name = name[len(prefix):]
+            short = name[len(prefix):]
             break
-    if name in _JAVA_PROPERTIES:
-        return _predicate_ranges(name, _JAVA_PROPERTIES[name])
-    if len(name) in (1, 2) and name[0] in "LMNPSZC" and (len(name) == 1 or name[1].islower()):
-        return _category_ranges(name)
-    raise JavaRegexError(f"unsupported regular expression property \\p{{{name}}} "
-                      "(scripts and blocks are not available)")
+    if short in _JAVA_PROPERTIES:
+        return _JAVA_PROPERTIES[short]
+    if len(short) in (1, 2) and short[0] in "LMNPSZC" and (len(short) == 1 or short[1].islower()):
+        return _property_exists(f"\\p{{{short}}}", name)
+    if name.startswith("Is") and short:  # \p{IsLatin}: a script
+        return _property_exists(f"\\p{{Script={short}}}", name)
+    raise JavaRegexError(f"unsupported regular expression property \\p{{{name}}}")
 
 
-def _escape_item(p: str, i: int) -> tuple:
-    """The escape at p[i] (a backslash) inside a class: (code point or ranges, next index)."""
+def _escape_item(p: str, i: int) -> tuple[_Item, int]:
+    """The escape at p[i] (a backslash): (code point or set, next index)."""
     if i + 1 >= len(p):
         raise JavaRegexError("trailing backslash in regular expression")
     d = p[i + 1]
     if d.lower() in _ASCII_SETS:
-        ranges = _ASCII_SETS[d.lower()]
-        return (ranges if d.islower() else _complement(ranges)), i + 2
+        return _ranges_set(_ASCII_SETS[d.lower()], negated=d.isupper()), i + 2
     if d in "pP":
         if p[i + 2:i + 3] == "{":
             close = p.find("}", i + 3)
@@ -187,8 +165,8 @@ def _escape_item(p: str, i: int) -> tuple:
             name, nxt = p[i + 3:close], close + 1
         else:
             name, nxt = p[i + 2:i + 3], i + 3
-        ranges = _property_ranges(name)
-        return (ranges if d == "p" else _complement(ranges)), nxt
+        prop = _property(name)
+        return (prop if d == "p" else _negate(prop)), nxt
     if d == "x":
         if p[i + 2:i + 3] == "{":
             close = p.find("}", i + 3)
@@ -225,15 +203,15 @@ def _hex_char(digits: str) -> int:
     return cp
 
 
-def _java_class(p: str, i: int) -> tuple:
-    """Evaluate the class whose '[' is at p[i]: (ranges, negated, index after ']')."""
+def _java_class(p: str, i: int) -> tuple[str, int]:
+    """Translate the class whose '[' is at p[i]: (a ``regex`` V1 set, index after ']')."""
     n = len(p)
     i += 1
     negated = p[i:i + 1] == "^"
     if negated:
         i += 1
-    result = None        # the && chain so far
-    operand: list = []   # union being collected
+    operands: list[str] = []  # the sides of '&&' seen so far
+    operand: list[str] = []   # the union being collected
     first = True
     while True:
         if i >= n:
@@ -244,64 +222,67 @@ def _java_class(p: str, i: int) -> tuple:
             break
         first = False
         if c == "[":
-            sub, sub_neg, i = _java_class(p, i)
-            operand += _complement(sub) if sub_neg else sub
+            sub, i = _java_class(p, i)
+            operand.append(sub)
             continue
         if c == "&" and p[i + 1:i + 2] == "&":
             if operand:  # Java ignores an empty side of '&&'
-                result = _normalize(operand) if result is None else _intersect(result, operand)
+                operands.append("".join(operand))
             operand = []
             i += 2
             continue
         if c == "\\" and p[i + 1:i + 2] == "Q":
             end = p.find("\\E", i + 2)
             literal = p[i + 2:] if end < 0 else p[i + 2:end]
-            operand += [(ord(ch), ord(ch)) for ch in literal]
+            operand += [_char(ord(ch)) for ch in literal]
             i = n if end < 0 else end + 2
             continue
+        item: _Item
         if c == "\\":
             item, i = _escape_item(p, i)
         else:
             item, i = ord(c), i + 1
-        if isinstance(item, list):
-            operand += item
+        if isinstance(item, str):
+            operand.append(item)
             continue
         # A range "a-z" (a '-' before ']' or '[' is a literal).
         if p[i:i + 1] == "-" and i + 1 < n and p[i + 1] not in "][":
+            hi: _Item
             if p[i + 1] == "\\":
                 hi, j = _escape_item(p, i + 1)
             else:
                 hi, j = ord(p[i + 1]), i + 2
-            if isinstance(hi, list) or hi < item:
+            if isinstance(hi, str) or hi < item:
                 raise JavaRegexError("illegal character range in regular expression")
-            operand.append((item, hi))
+            operand.append(_char(item) + "-" + _char(hi))
             i = j
             continue
-        operand.append((item, item))
-    if result is None:
-        ranges = _normalize(operand)
-    else:
-        ranges = _intersect(result, operand) if operand else result
-    return ranges, negated, i
+        operand.append(_char(item))
+    if operand:
+        operands.append("".join(operand))
+    if not operands:
+        return (_ANY if negated else _NOTHING), i
+    body = operands[0] if len(operands) == 1 else "&&".join("[" + o + "]" for o in operands)
+    return ("[^" if negated else "[") + body + "]", i
 
 
-def _emit_class(ranges: list, negated: bool) -> str:
-    if not ranges:
-        return "(?s:.)" if negated else "(?!)"
-    return ("[^" if negated else "[") + _ranges_text(ranges) + "]"
+def _unicode_scoped(item: str) -> str:
+    """A set with Unicode properties, kept Unicode under the ASCII flag (Java's \\p{..}
+    ignore it; only case folding is ASCII without (?u))."""
+    return "(?u:" + item + ")" if "\\p{" in item or "\\P{" in item else item
 
 
-_FLAG_GROUP = re.compile(r"\(\?([idmsuxU]*)(?:-([idmsuxU]*))?([:)])")
+_FLAG_GROUP = regex.compile(r"\(\?([idmsuxU]*)(?:-([idmsuxU]*))?([:)])")
 
 
-def _top_level_flags(pattern: str) -> set:
+def _top_level_flags(pattern: str) -> set[str]:
     """Inline flags still on at the end of the top-level sequence.
 
     HBase ships the comparator to the region server as (pattern, flags()),
     and java.util.regex folds top-level "(?i)"-style groups into flags(), so
     there they apply to the whole pattern: "a(?i)b" matches "AB".
     """
-    on: set = set()
+    on: set[str] = set()
     depth = 0
     i = 0
     n = len(pattern)
@@ -316,7 +297,7 @@ def _top_level_flags(pattern: str) -> set:
             continue
         if c == "[":
             try:
-                i = _java_class(pattern, i)[2]
+                i = _java_class(pattern, i)[1]
             except JavaRegexError:
                 return on
             continue
@@ -334,20 +315,21 @@ def _top_level_flags(pattern: str) -> set:
     return on
 
 
-def _java_regex(pattern: str) -> tuple:
-    """``(python_pattern, unicode_case)`` for a java.util.regex pattern.
+def _java_regex(pattern: str, nocase: bool = False) -> tuple[str, bool]:
+    """``(regex_pattern, ascii_case)`` for a java.util.regex pattern.
 
-    ``unicode_case`` (Java's (?u) or (?U)) means: compile without re.ASCII;
-    \\w, \\d and \\s are then spelled out as ASCII classes unless (?U) asked
-    for Unicode ones too.
+    ``ascii_case``: compile with ``regex.ASCII``, for Java's ASCII-only case
+    folding: a case-insensitive pattern without (?u) or (?U).  \\w, \\d, \\s
+    and \\b are spelled out so that they mean Java's whatever the flag (ASCII
+    classes unless (?U) asks for Unicode ones; a Unicode \\b).
     """
-    flag_groups = re.findall(r"\(\?([idmsuxU]*)(?:-[idmsuxU]*)?[:)]", pattern)
+    flag_groups = regex.findall(r"\(\?([idmsuxU]*)(?:-[idmsuxU]*)?[:)]", pattern)
     unicode_classes = any("U" in g for g in flag_groups)
     unicode_case = unicode_classes or any("u" in g for g in flag_groups)
+    ascii_case = not unicode_case and (nocase or any("i" in g for g in flag_groups))
     final = _top_level_flags(pattern)
-    out: list = ["(?" + f + ")" for f in "imx" if f in final]
+    out: list[str] = ["(?" + f + ")" for f in "imx" if f in final]
     multiline = "m" in final
-    scoped = [0]       # per open group: "(?flags:" groups opened for a mid-pattern "(?flags)"
     i = 0
     n = len(pattern)
     while i < n:
@@ -356,7 +338,8 @@ def _java_regex(pattern: str) -> tuple:
             d = pattern[i + 1]
             if d == "Q":
                 end = pattern.find("\\E", i + 2)
-                out.append(re.escape(pattern[i + 2:] if end < 0 else pattern[i + 2:end]))
+                out.extend(_char(ord(ch)) for ch in (pattern[i + 2:] if end < 0
+                                                     else pattern[i + 2:end]))
                 i = n if end < 0 else end + 2
                 continue
             if d == "k" and pattern[i + 2:i + 3] == "<":
@@ -365,6 +348,10 @@ def _java_regex(pattern: str) -> tuple:
                     out.append(f"(?P={pattern[i + 3:close]})")
                     i = close + 1
                     continue
+            if d == "X":  # a grapheme cluster (regex.ASCII would make it one character)
+                out.append(r"(?u:(?>\r\n|\P{M}\p{M}*))" if ascii_case else r"\X")
+                i += 2
+                continue
             if d in _JAVA_ESCAPES:
                 out.append(_JAVA_ESCAPES[d])
                 i += 2
@@ -375,21 +362,29 @@ def _java_regex(pattern: str) -> tuple:
                 continue
             if d.lower() in "dwshv" or d in "pPxuc0":
                 item, i = _escape_item(pattern, i)
-                if isinstance(item, list):
-                    out.append(_emit_class(item, False))
-                else:
-                    out.append(re.escape(chr(item)))
+                out.append(_unicode_scoped(item) if isinstance(item, str) else _char(item))
                 continue
+            if d == "N" and pattern[i + 2:i + 3] == "{":
+                close = pattern.find("}", i + 3)
+                if close > 0:
+                    out.append(pattern[i:close + 1])
+                    i = close + 1
+                    continue
+            if d.isascii() and d.isalpha() and d not in _SAME_ESCAPES:
+                raise JavaRegexError(f"illegal/unsupported escape sequence \\{d}")
             out.append(pattern[i:i + 2])
             i += 2
             continue
         if c == "[":
-            ranges, negated, i = _java_class(pattern, i)
-            out.append(_emit_class(ranges, negated))
+            item, i = _java_class(pattern, i)
+            out.append(_unicode_scoped(item))
             continue
         if c == "(" and pattern.startswith("(?", i):
             m = _FLAG_GROUP.match(pattern, i)
             if m and (m.group(1) or m.group(2) is not None or m.group(3) == ":"):
+                # Java's u (Unicode case), U (Unicode classes) and d (Unix lines) are
+                # decided for the whole pattern above; the rest hold to the end of the
+                # group in Java as in regex's VERSION1
                 on = m.group(1).replace("u", "").replace("U", "").replace("d", "")
                 off = (m.group(2) or "").replace("u", "").replace("U", "").replace("d", "")
                 if "m" in on:
@@ -397,27 +392,18 @@ def _java_regex(pattern: str) -> tuple:
                 flags = on + ("-" + off if off else "")
                 if m.group(3) == ":":
                     out.append("(?" + flags + ":")
-                    scoped.append(0)
                 elif flags:
-                    # Java applies "(?i)" from here to the end of the group; Python
-                    # only allows that at the very start: scope it explicitly.
-                    out.append("(?" + flags + ":")
-                    scoped[-1] += 1
+                    out.append("(?" + flags + ")")
                 i = m.end()
                 continue
-        if c == "(":
-            scoped.append(0)
             if pattern.startswith("(?<", i) and pattern[i + 3:i + 4] not in ("=", "!"):
                 out.append("(?P<")
                 i += 3
                 continue
-        elif c == ")" and len(scoped) > 1:
-            out.append(")" * scoped.pop())
         if c == "$" and not multiline:
             out.append(_JAVA_END)
             i += 1
             continue
         out.append(c)
         i += 1
-    out.append(")" * scoped[0])
-    return "".join(out), unicode_case
+    return "".join(out), ascii_case

@@ -873,3 +873,25 @@ def test_bad_filter_string_is_internal_error(scan_hf, text):
         h.scannerOpenWithScan(T, hbase.TScan(filterString=text))
     assert app_error_type(ei) == INTERNAL
     assert h.open_scanner_count() == 0
+
+
+def test_a_handler_without_a_store_keeps_time_by_its_clock():
+    """HBaseHandler(clock=...) alone: server timestamps and TTLs follow that clock,
+    not the wall clock (the store it creates is given the handler's clock)."""
+    from twisted.internet import task
+
+    from txhbase.server.handler import HBaseHandler
+
+    clock = task.Clock()
+    clock.advance(1234.5)
+    h = HBaseHandler(clock=clock)
+    h.createTable(b"t", [cd(b"cf")])
+    h.mutateRow(b"t", b"r", [put(b"cf:a", b"v")])
+    assert [c.timestamp for c in h.get(b"t", b"r", b"cf:a")] == [1234500]
+
+
+def test_the_store_needs_a_clock():
+    with pytest.raises(TypeError):
+        store_mod.Store()  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="clock"):
+        store_mod.Store(clock=1234)  # type: ignore[arg-type]

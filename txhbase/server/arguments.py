@@ -72,7 +72,7 @@ def check_ts(ts: Optional[int], uncaught: bool = True) -> int:
 
 
 def parse_column(column: Optional[bytes]) -> ParsedColumn:
-    """``b"cf"`` -> ``(b"cf",)``; ``b"cf:q"`` -> ``(b"cf", b"q")`` (HBase's CellUtil.parseColumn)."""
+    """``b"cf"`` -> ``(b"cf",)``; ``b"cf:q"`` -> ``(b"cf", b"q")`` (CellUtil.parseColumn)."""
     column = bytes(column or b"")
     fam, sep, qual = column.partition(b":")
     return (fam, qual) if sep else (fam,)
@@ -171,7 +171,7 @@ def family_spec(cd: Any) -> FamilySpec:
 
 def split_mutations(mutations: Optional[Iterable[Any]], bare_put_error: bool
                     ) -> tuple[list[PutCell], list[DeleteTarget]]:
-    """Thrift Mutations as (puts, deletes): puts ``(fam, qual, value)``, deletes ``(fam, qual|None)``.
+    """Thrift Mutations as (puts, deletes): ``(fam, qual, value)``, ``(fam, qual|None)``.
 
     A put of a bare family is skipped, or (``bare_put_error``: mutateRows)
     HBase's uncaught ArrayIndexOutOfBoundsException.

@@ -215,7 +215,8 @@ class HBaseHandler:
         return tcells((ts, v) for _, ts, v in cells)
 
     @maps_store_errors
-    def get(self, tableName: bytes, row: bytes, column: bytes, attributes: Attributes = None) -> list[Any]:
+    def get(self, tableName: bytes, row: bytes, column: bytes,
+            attributes: Attributes = None) -> list[Any]:
         return self._cells(tableName, row, column, 1, LATEST)
 
     @maps_store_errors
@@ -286,7 +287,8 @@ class HBaseHandler:
         return self._rows(tableName, [row], columns, timestamp)
 
     @maps_store_errors
-    def getRows(self, tableName: bytes, rows: list[Any], attributes: Attributes = None) -> list[Any]:
+    def getRows(self, tableName: bytes, rows: list[Any],
+                attributes: Attributes = None) -> list[Any]:
         return self._rows(tableName, rows or [], None, LATEST, batch=True)
 
     @maps_store_errors
@@ -353,7 +355,8 @@ class HBaseHandler:
         return self._durable()
 
     @maps_store_errors
-    def mutateRows(self, tableName: bytes, rowBatches: list[Any], attributes: Attributes = None) -> Any:
+    def mutateRows(self, tableName: bytes, rowBatches: list[Any],
+                   attributes: Attributes = None) -> Any:
         return self._mutate_rows(tableName, rowBatches, LATEST, attributes)
 
     @maps_store_errors
@@ -520,7 +523,8 @@ class HBaseHandler:
         self.scanners.drop_all()
 
     @maps_store_errors
-    def scannerOpenWithScan(self, tableName: bytes, scan: Any, attributes: Attributes = None) -> int:
+    def scannerOpenWithScan(self, tableName: bytes, scan: Any,
+                            attributes: Attributes = None) -> int:
         scan = scan or hbase.TScan()
         max_ts = LATEST if scan.timestamp is None else check_ts(scan.timestamp)
         return self._open(tableName, scan.startRow, scan.stopRow, scan.columns, max_ts,
@@ -550,7 +554,8 @@ class HBaseHandler:
 
     @maps_store_errors
     def scannerOpenWithStopTs(self, tableName: bytes, startRow: bytes, stopRow: bytes,
-                              columns: list[Any], timestamp: int, attributes: Attributes = None) -> int:
+                              columns: list[Any], timestamp: int,
+                              attributes: Attributes = None) -> int:
         return self._open(tableName, startRow, stopRow, columns, check_ts(timestamp))
 
     def scannerGet(self, id: int) -> Any:
@@ -576,7 +581,8 @@ class HBaseHandler:
         best = find_region(self.store, row, self.server_name, self.server_port)
         if best is None:
             raise io_error("java.io.IOException",
-                           f"Cannot find row in hbase:meta, row={display_name(row)}", can_retry=True)
+                           f"Cannot find row in hbase:meta, row={display_name(row)}",
+                           can_retry=True)
         return best
 
     def getThriftServerType(self) -> int:

@@ -203,7 +203,7 @@ class ScannerRegistry:
         return len(self._open)
 
     def add(self, sc: ServerScanner) -> int:
-        """Register ``sc`` under a new id (HBase's: 0, 1, ... wrapping at 2**31) and start its lease."""
+        """Register ``sc`` under a new id (HBase's 0, 1, ... up to 2**31) and start its lease."""
         sid = self._next_id
         self._next_id = (sid + 1) % 0x80000000
         sc.id = sid

@@ -266,7 +266,8 @@ class Store:
             raise TableNotEnabled(name)
         return t
 
-    def create_table(self, name: bytes, families: list[FamilySpec], split_keys: Iterable[bytes] = (),
+    def create_table(self, name: bytes, families: list[FamilySpec],
+                     split_keys: Iterable[bytes] = (),
                      region_id: Optional[int] = None, enabled: bool = True) -> StoredTable:
         if name in self.tables:
             raise TableExists(name)

@@ -139,7 +139,8 @@ class ScanFilter:
             self.done = True
         return out or None
 
-    def _scan_cells(self, cells: list[FilterCell], out: list[FilterCell], versions: Optional[int]) -> None:
+    def _scan_cells(self, cells: list[FilterCell], out: list[FilterCell],
+                    versions: Optional[int]) -> None:
         """The store scanners' loop: ask the filter about each cell, obey its answer.
 
         ``versions``: UserScanQueryMatcher's versionsAfterFilter: past that many

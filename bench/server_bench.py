@@ -144,7 +144,7 @@ def bench_server_only(rows: int, seconds: float, protocol: str = "binary",
     from txhbase.server.handler import HBaseHandler
 
     clock = task.Clock()
-    h = HBaseHandler(Store(), clock=clock)
+    h = HBaseHandler(clock=clock)
     h.createTable(b"t", [hbase.ColumnDescriptor(name=b"cf", maxVersions=1)])
     for i in range(rows):
         h.mutateRow(b"t", b"row%08d" % i, [hbase.Mutation(column=c, value=VALUE) for c in COLS],

@@ -1140,8 +1140,56 @@ def test_java_regex_syntax(pattern, value, matches):
     assert bool(scan(text.encode("utf-8"), table=table)) is matches
 
 
-def test_unsupported_java_regex_property_is_a_filter_error():
-    assert "unsupported" in errors("ValueFilter(=, 'regexstring:\\p{InGreek}')")
+@pytest.mark.parametrize("pattern, value, matches", [
+    # class intersection and subtraction, Java's way (JDK 9+: [^..] negates the whole class)
+    (r"^[a-z&&[^aeiou]]+$", b"rhythm", True),
+    (r"^[a-z&&[^aeiou]]+$", b"rhyme", False),
+    (r"^[^a-c&&[b-z]]$", b"a", True),
+    (r"^[^a-c&&[b-z]]$", b"b", False),
+    (r"^[a-z&&[def]&&[e-f]]+$", b"ef", True),
+    (r"^[a-z&&[def]&&[e-f]]+$", b"de", False),
+    (r"^[+--]$", b",", True),            # a range from '+' to '-': '--' is no operator in Java
+    (r"^[a||b]$", b"|", True),           # nor '||'
+    (r"^[a~~b]$", b"~", True),           # nor '~~'
+    # Unicode blocks and scripts
+    (r"^\p{InGreek}+$", "\u03b1\u03b2\u03b3".encode(), True),
+    (r"\p{InGreek}", b"abc", False),
+    (r"^\p{InBasicLatin}+$", b"abc", True),
+    (r"\p{blk=Greek}", "\u03c9".encode(), True),
+    (r"\p{IsGreek}", "\u03c9".encode(), True),
+    (r"\p{IsLatin}", "\u03c9".encode(), False),
+    (r"\p{sc=Latin}", b"x", True),
+    (r"\P{InGreek}", "\u03c9".encode(), False),
+    (r"^[\p{InGreek}&&[^\u03b1]]+$", "\u03b2\u03b3".encode(), True),
+    (r"^[\p{InGreek}&&[^\u03b1]]+$", "\u03b1\u03b2".encode(), False),
+    (r"(?i)\p{Lu}", "\u00c9".encode(), True),      # properties ignore the ASCII-only folding
+    # possessive quantifiers and atomic groups never give back
+    (r"^a++a$", b"aaa", False),
+    (r"^a*+b$", b"aab", True),
+    (r"^(?>a+)a$", b"aaa", False),
+    (r"^(?>a|ab)c$", b"abc", False),
+    (r"^(?:a|ab)c$", b"abc", True),
+    # Java folds case one character at a time, even with (?u)
+    ("(?iu)^\u00df$", b"SS", False),
+    ("(?iu)^\u00df$", "\u1e9e".encode(), True),
+    # escapes Java has and Python's re lacked
+    (r"\Gab", b"ab", True),
+    (r"^\X$", "e\u0301".encode(), True),
+    (r"(?i)^\X$", "e\u0301".encode(), True),   # also under ASCII-only case folding
+    (r"\N{GREEK SMALL LETTER ALPHA}", "\u03b1".encode(), True),
+])
+def test_java_regex_constructs_on_the_regex_package(pattern, value, matches):
+    text = "ValueFilter(=, 'regexstring:" + pattern.replace("'", "''") + "')"
+    table = [(b"r", [(b"f", b"q", 1, value)])]
+    assert bool(scan(text.encode("utf-8"), table=table)) is matches
+
+
+@pytest.mark.parametrize("pattern", [
+    r"\p{InNoSuchBlock}", r"\p{IsNoSuchScript}", r"\p{sc=Nope}", r"\p{Foo}",
+    r"\m", r"a\Kb", r"\y",   # escapes java.util.regex refuses
+])
+def test_java_regex_refusals_are_filter_errors(pattern):
+    assert "regular expression" in errors("ValueFilter(=, 'regexstring:" + pattern + "')")
 
 
 # ------------------------------------ differential: gateway versus model ----
@@ -1378,6 +1426,39 @@ DIFF_CASES = [
     b"ValueFilter(=, 'regexstring:(?m)line1$')",
     b"ValueFilter(=, 'regexstring:\\x{3a3}')",
     b"ValueFilter(=, 'regexstring:\\v')",
+    # the regex package (VERSION1): intersections, blocks, scripts, possessive, atomic
+    b"ValueFilter(=, 'regexstring:^[a-z&&[^aeiou]]+$')",
+    b"ValueFilter(=, 'regexstring:^[a-z&&[^aeiou]&&[^x]]$')",
+    b"ValueFilter(=, 'regexstring:^[^a-z&&[b-y]]+$')",
+    b"ValueFilter(=, 'regexstring:[+--]')",
+    b"ValueFilter(=, 'regexstring:[a||b]')",
+    b"ValueFilter(=, 'regexstring:\\p{InGreek}')",
+    b"ValueFilter(=, 'regexstring:\\p{InGreek}{3}')",
+    b"ValueFilter(=, 'regexstring:\\P{InBasicLatin}')",
+    b"ValueFilter(=, 'regexstring:\\p{InLATIN_1_SUPPLEMENT}')",
+    b"ValueFilter(=, 'regexstring:\\p{blk=Greek}')",
+    b"ValueFilter(=, 'regexstring:\\p{IsGreek}')",
+    b"ValueFilter(=, 'regexstring:\\p{IsLatin}+$')",
+    b"ValueFilter(=, 'regexstring:\\p{sc=Latin}')",
+    b"ValueFilter(=, 'regexstring:\\p{script=Greek}')",
+    b"ValueFilter(=, 'regexstring:[\\p{InGreek}&&[^\\u03a3]]')",
+    b"ValueFilter(=, 'regexstring:\\p{InNoSuchBlock}')",
+    b"ValueFilter(=, 'regexstring:^a++$')",
+    b"ValueFilter(=, 'regexstring:^ap++le')",
+    b"ValueFilter(=, 'regexstring:^(?>a|ap)p')",
+    b"ValueFilter(=, 'regexstring:^(?>ap|a)p')",
+    b"ValueFilter(=, 'regexstring:\\Gb')",
+    b"ValueFilter(=, 'regexstring:^\\X\\X\\X$')",
+    b"ValueFilter(=, 'regexstring:\\m')",
+    b"ValueFilter(=, 'regexstring:a\\Kb')",
+    b"ValueFilter(=, 'regexstring:(?iu)^stra\xc3\x9fe$')",
+    b"ValueFilter(=, 'regexstring:(?iu)^STRASSE$')",
+    b"ValueFilter(=, 'regexstringnocase:\\p{Lu}{3}')",
+    b"ValueFilter(=, 'regexstringnocase:^k$')",
+    b"ValueFilter(=, 'regexstring:(?iu)^k$')",
+    b"ValueFilter(=, 'regexstring:\\p{javaLowerCase}{4}')",
+    b"ValueFilter(=, 'regexstring:\\p{javaWhitespace}')",
+    b"ValueFilter(=, 'regexstring:\\p{IsAlphabetic}{5}')",
 ]
 
 

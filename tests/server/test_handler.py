@@ -5,7 +5,7 @@ import pytest
 from thriftpy2.thrift import TApplicationException
 
 from txhbase.protocol.idl import hbase
-from txhbase.server import handler as handler_mod
+from txhbase.server import scanning as scanning_mod
 from txhbase.server import store as store_mod
 from txhbase.server.store import LATEST
 
@@ -656,9 +656,9 @@ def test_idle_scanner_expires_on_the_clock(scan_hf):
 
 def test_long_filtered_scan_yields_to_the_reactor(scan_hf, monkeypatch):
     h, ft = scan_hf
-    monkeypatch.setattr(handler_mod, "SCAN_STEP_ROWS", 3)
+    monkeypatch.setattr(scanning_mod, "SCAN_STEP_ROWS", 3)
     sid = h.scannerOpen(T, b"", [b"cf:a"])
-    sc = h.scanners[sid]
+    sc = h.scanners.lookup(sid)
 
     class DropAllButLast:
         done = False
@@ -873,3 +873,25 @@ def test_bad_filter_string_is_internal_error(scan_hf, text):
         h.scannerOpenWithScan(T, hbase.TScan(filterString=text))
     assert app_error_type(ei) == INTERNAL
     assert h.open_scanner_count() == 0
+
+
+def test_a_handler_without_a_store_keeps_time_by_its_clock():
+    """HBaseHandler(clock=...) alone: server timestamps and TTLs follow that clock,
+    not the wall clock (the store it creates is given the handler's clock)."""
+    from twisted.internet import task
+
+    from txhbase.server.handler import HBaseHandler
+
+    clock = task.Clock()
+    clock.advance(1234.5)
+    h = HBaseHandler(clock=clock)
+    h.createTable(b"t", [cd(b"cf")])
+    h.mutateRow(b"t", b"r", [put(b"cf:a", b"v")])
+    assert [c.timestamp for c in h.get(b"t", b"r", b"cf:a")] == [1234500]
+
+
+def test_the_store_needs_a_clock():
+    with pytest.raises(TypeError):
+        store_mod.Store()  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="clock"):
+        store_mod.Store(clock=1234)  # type: ignore[arg-type]

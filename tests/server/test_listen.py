@@ -12,7 +12,7 @@ from twisted.internet import defer
 from txhbase.errors import HBaseIOError, IllegalArgument, ServerError
 from txhbase.protocol.connect import connect
 from txhbase.protocol.idl import hbase
-from txhbase.server import handler as handler_mod
+from txhbase.server import scanning as scanning_mod
 from txhbase.server import listen
 from txhbase.server.store import FamilySpec
 
@@ -82,7 +82,7 @@ def test_listen_rejects_bad_arguments():
 def test_long_scan_does_not_stall_other_connections(monkeypatch):
     """A filtered scan that drops nearly every row works in steps between other calls."""
     pytest.importorskip("txhbase.server.filters")
-    monkeypatch.setattr(handler_mod, "SCAN_STEP_ROWS", 50)
+    monkeypatch.setattr(scanning_mod, "SCAN_STEP_ROWS", 50)
     reactor = _reactor()
     srv = listen(0)
     try:

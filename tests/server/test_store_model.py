@@ -183,7 +183,7 @@ def test_expiry_matches_model(puts, now, n):
                 want.extend(alive[:min(n, TTL_FAMS[fam][0])])
         assert store.row_cells(t, row, None, LATEST, n, now=now, ordered=True) == want
         latest = {c: (ts, v) for c, ts, v in store.row_cells(t, row, None, LATEST, 1, now=now)}
-        from txhbase.server.handler import fast_row_result
+        from txhbase.server.results import fast_row_result
 
         cols = t.rows.get(row)
         fast = fast_row_result(store, t, row, cols, None, LATEST, now) if cols else None

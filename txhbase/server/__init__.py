@@ -56,14 +56,16 @@ class _GatewayProtocol(HBaseServerProtocol):
 
     def _idle_close(self) -> None:
         log.debug("closing a connection idle for %.1f s", self.factory.idle_timeout)
-        self.transport.loseConnection()
+        transport: Any = self.transport
+        if transport is not None:
+            transport.loseConnection()
 
     def dataReceived(self, data: bytes) -> None:
         if self._idle is not None:
             self._arm()
         super().dataReceived(data)
 
-    def connectionLost(self, reason: Any = None) -> None:  # type: ignore[override]
+    def connectionLost(self, reason: Any = None) -> None:
         self.factory.connections.discard(self)
         if self._idle is not None and self._idle.active():
             self._idle.cancel()
@@ -76,7 +78,7 @@ class _TrackingFactory(HBaseServerFactory):
     def __init__(self, *args: Any, idle_timeout: Optional[float] = None, clock: Any = None,
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.connections: set = set()
+        self.connections: set[_GatewayProtocol] = set()
         self.idle_timeout = idle_timeout
         self.clock = clock
 
@@ -102,7 +104,7 @@ class RunningServer:
         self.wal = wal
         self.transport = factory.transport
         self.protocol = factory.protocol_name
-        self._stopped: Optional[defer.Deferred] = None
+        self._stopped: Optional[defer.Deferred[None]] = None
 
     def split_table(self, name: Union[str, bytes], keys: Iterable[Union[str, bytes]]) -> None:
         """Pre-split ``name`` at ``keys`` (now, or when it is created) so it has several regions."""
@@ -113,14 +115,15 @@ class RunningServer:
         """Scanners open on the server (neither closed nor expired)."""
         return self.handler.open_scanner_count()
 
-    def stop(self) -> defer.Deferred:
+    def stop(self) -> defer.Deferred[None]:
         """Stop listening, drop client connections and scanners, close the log."""
         if self._stopped is not None:
             return self._stopped
         d = defer.maybeDeferred(self._port.stopListening)
         for p in list(self._factory.connections):
-            if p.transport is not None:
-                p.transport.loseConnection()
+            transport: Any = p.transport
+            if transport is not None:
+                transport.loseConnection()
 
         def done(_: Any) -> None:
             self.handler.close_all_scanners()

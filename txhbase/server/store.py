@@ -1,6 +1,6 @@
 """The embedded server's multi-versioned, sorted cell store.
 
-One ``Table`` keeps its rows in a ``SortedDict`` (row key -> row), each row a
+One ``StoredTable`` keeps its rows in a ``SortedDict`` (row key -> row), each row a
 plain dict of interned column names (``b"fam:qual"``) to a flat tuple of
 versions ``(ts, value, expiry, ts, value, expiry, ...)`` newest first.  Flat
 tuples keep the overhead per cell near one tuple slot triple, which is what
@@ -24,9 +24,8 @@ timestamps resolved, so replaying the records rebuilds the same store.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import Any, Callable, ItemsView, Iterable, Iterator, Mapping, Optional, Union
 
 from sortedcontainers import SortedDict
 
@@ -35,8 +34,18 @@ FOREVER = 2147483647
 #: Java's Long.MAX_VALUE: HBase's LATEST_TIMESTAMP and the open end of a time range.
 LATEST = 0x7FFFFFFFFFFFFFFF
 
-#: One cell as filters see it: (family, qualifier, timestamp, value).
-Cell = tuple  # tuple[bytes, bytes, int, bytes]
+#: One cell as ``Store.row_cells`` returns it: (column, timestamp, value).
+StoredCell = tuple[bytes, int, bytes]
+#: A column's interned names: (column, family, qualifier).
+ColumnName = tuple[bytes, bytes, bytes]
+#: A column's versions, newest first: (ts, value, expiry, ts, value, expiry, ...).
+Versions = tuple[Any, ...]
+#: One row: column -> versions.
+Row = dict[bytes, Versions]
+#: A write-ahead-log record (see ``Store.apply_record``).
+Record = tuple[Any, ...]
+#: What a put writes: (family, qualifier, value).
+PutCell = tuple[bytes, bytes, bytes]
 
 _ROW_MARK = b""  # key of the whole-row delete marker in a row's marker dict
 
@@ -90,13 +99,13 @@ class FamilySpec:
     #: TTL in ms, or None for forever (computed once, read per cell)
     ttl_ms: Optional[int] = field(init=False, repr=False, compare=False, default=None)
 
-    def as_record(self) -> tuple:
+    def as_record(self) -> tuple[Any, ...]:
         return (self.name, self.max_versions, self.compression, self.in_memory,
                 self.bloom_filter_type, self.bloom_filter_vector_size,
                 self.bloom_filter_nb_hashes, self.block_cache_enabled, self.time_to_live)
 
     @classmethod
-    def from_record(cls, rec: tuple) -> "FamilySpec":
+    def from_record(cls, rec: tuple[Any, ...]) -> "FamilySpec":
         return cls(*rec)
 
 
@@ -112,12 +121,14 @@ class Selection:
         self.all_families = self.families | {c.partition(b":")[0] for c in self.columns}
 
     def wants(self, column: bytes, family: bytes) -> bool:
+        """Whether a column of ``family`` is read."""
         return family in self.families or column in self.columns
 
     @staticmethod
-    def items(select: Optional["Selection"], cols: dict, names: dict) -> Any:
+    def items(select: Optional["Selection"], cols: Row, names: Mapping[bytes, ColumnName]
+              ) -> Union[ItemsView[bytes, Versions], list[tuple[bytes, Versions]]]:
         """The ``(column, versions)`` pairs of one row's ``cols`` that ``select`` keeps
-        (``names``: column -> (qualifier-split) names, the table's ``_names``)."""
+        (``names``: the table's ``StoredTable.column_names()``)."""
         if select is None:
             return cols.items()
         if not select.families:
@@ -127,19 +138,27 @@ class Selection:
 
 
 @dataclass
-class Table:
+class StoredTable:
     """One table: families, enabled flag, region split keys and the rows."""
 
     name: bytes
-    families: dict = field(default_factory=dict)  # bytes -> FamilySpec
+    families: dict[bytes, FamilySpec] = field(default_factory=dict)
     enabled: bool = True
-    split_keys: list = field(default_factory=list)
+    split_keys: list[bytes] = field(default_factory=list)
     region_id: int = 0
-    rows: Any = field(default_factory=SortedDict)  # row -> {column: versions}
-    markers: dict = field(default_factory=dict)  # row -> {b"" | fam | col: ts}
-    _names: dict = field(default_factory=dict)  # column -> (interned column, fam, qual)
+    rows: Any = field(default_factory=SortedDict)  # SortedDict: row -> Row
+    markers: dict[bytes, dict[bytes, int]] = field(default_factory=dict)  # row -> {b""|fam|col: ts}
+    _names: dict[bytes, ColumnName] = field(default_factory=dict)  # column -> interned names
 
-    def column(self, family: bytes, qualifier: bytes) -> tuple:
+    def column_names(self) -> Mapping[bytes, ColumnName]:
+        """Every column the table has stored -> its ``(column, family, qualifier)``.
+
+        Read-only (``column`` and ``split`` add to it); the hot read paths look
+        a cell's family up here once per cell.
+        """
+        return self._names
+
+    def column(self, family: bytes, qualifier: bytes) -> ColumnName:
         """The interned ``(column, family, qualifier)`` triple for a column."""
         col = family + b":" + qualifier
         entry = self._names.get(col)
@@ -147,19 +166,21 @@ class Table:
             entry = self._names[col] = (col, family, qualifier)
         return entry
 
-    def split(self, column: bytes) -> tuple:
+    def split(self, column: bytes) -> ColumnName:
+        """``b"f:q"`` as its interned ``(column, family, qualifier)``."""
         entry = self._names.get(column)
         if entry is None:
             fam, _, qual = column.partition(b":")
             entry = self._names[column] = (column, fam, qual)
         return entry
 
-    def sort_key(self, column: bytes) -> tuple:
+    def sort_key(self, column: bytes) -> tuple[bytes, bytes]:
+        """HBase's order of columns in a row: (family, qualifier)."""
         entry = self.split(column)
         return (entry[1], entry[2])
 
 
-def _masked(markers: Optional[dict], column: bytes, family: bytes, ts: int) -> bool:
+def _masked(markers: Optional[dict[bytes, int]], column: bytes, family: bytes, ts: int) -> bool:
     if not markers:
         return False
     for key in (_ROW_MARK, family, column):
@@ -178,20 +199,23 @@ class Store:
     """All tables of one embedded server.
 
     ``clock`` returns the current time in ms (server time for puts without a
-    timestamp and the "now" of TTL expiry); tests pass a fake one.
+    timestamp and the "now" of TTL expiry): the caller passes it (``listen``
+    derives it from its reactor; tests pass a fake one).
     """
 
-    def __init__(self, clock: Optional[Callable[[], int]] = None) -> None:
-        self.tables: dict[bytes, Table] = {}
-        self.clock: Callable[[], int] = clock or (lambda: int(time.time() * 1000))
-        self.on_record: Optional[Callable[[tuple], None]] = None
-        self.presplit: dict[bytes, list] = {}  # split keys for tables not created yet
-        self._issued: dict = {}  # (table, row) -> last server-assigned timestamp
+    def __init__(self, clock: Callable[[], int]) -> None:
+        if not callable(clock):
+            raise TypeError(f"clock must be a callable returning ms, not {type(clock).__name__}")
+        self.tables: dict[bytes, StoredTable] = {}
+        self.clock: Callable[[], int] = clock
+        self.on_record: Optional[Callable[[Record], None]] = None
+        self.presplit: dict[bytes, list[bytes]] = {}  # split keys for tables not created yet
+        self._issued: dict[tuple[bytes, bytes], int] = {}  # (table, row) -> last server ts
 
     #: rows remembered by ``issue_ts``; the memory is dropped beyond this
     ISSUED_LIMIT = 65536
 
-    def issue_ts(self, t: "Table", row: bytes) -> int:
+    def issue_ts(self, t: StoredTable, row: bytes) -> int:
         """A server timestamp (HBase's LATEST) for a mutation of ``row``.
 
         The clock in ms, but strictly after the previous server timestamp of
@@ -210,7 +234,7 @@ class Store:
         self._issued[key] = now
         return now
 
-    def issue_batch_ts(self, t: "Table", rows: list) -> int:
+    def issue_batch_ts(self, t: StoredTable, rows: list[bytes]) -> int:
         """One server timestamp for a batch mutation of ``rows`` (HBase: one per batch)."""
         if not rows:
             return 0
@@ -221,32 +245,34 @@ class Store:
         return ts
 
     def now(self) -> int:
+        """The clock, in ms."""
         return int(self.clock())
 
-    def _record(self, rec: tuple) -> None:
+    def _record(self, rec: Record) -> None:
         if self.on_record is not None:
             self.on_record(rec)
 
     # ---- tables ----------------------------------------------------------
 
-    def table(self, name: bytes) -> Table:
+    def table(self, name: bytes) -> StoredTable:
         t = self.tables.get(name)
         if t is None:
             raise TableNotFound(name)
         return t
 
-    def enabled_table(self, name: bytes) -> Table:
+    def enabled_table(self, name: bytes) -> StoredTable:
         t = self.table(name)
         if not t.enabled:
             raise TableNotEnabled(name)
         return t
 
-    def create_table(self, name: bytes, families: list, split_keys: Iterable[bytes] = (),
-                     region_id: Optional[int] = None, enabled: bool = True) -> Table:
+    def create_table(self, name: bytes, families: list[FamilySpec],
+                     split_keys: Iterable[bytes] = (),
+                     region_id: Optional[int] = None, enabled: bool = True) -> StoredTable:
         if name in self.tables:
             raise TableExists(name)
         keys = set(k for k in split_keys if k) | set(self.presplit.pop(name, ()))
-        t = Table(name, {f.name: f for f in families}, enabled, sorted(keys),
+        t = StoredTable(name, {f.name: f for f in families}, enabled, sorted(keys),
                   self.now() if region_id is None else region_id)
         self.tables[name] = t
         self._record(("create", name, tuple(f.as_record() for f in families),
@@ -279,7 +305,7 @@ class Store:
         t.split_keys = sorted(set(t.split_keys) | {k for k in keys if k})
         self._record(("split", name, tuple(t.split_keys)))
 
-    def regions(self, name: bytes) -> list:
+    def regions(self, name: bytes) -> list[tuple[bytes, bytes]]:
         """The table's regions as ``(start, end)`` pairs in key order."""
         t = self.table(name)
         bounds = [b""] + t.split_keys + [b""]
@@ -298,7 +324,7 @@ class Store:
                 ttl = spec.ttl_ms if spec else None
                 max_versions = spec.max_versions if spec else 1
                 v = cols[col]
-                keep = []
+                keep: list[Any] = []
                 for i in range(0, len(v), 3):
                     ts, exp = v[i], v[i + 2]
                     if (exp is not None and exp < now) or (ttl is not None and ts + ttl < now):
@@ -316,12 +342,13 @@ class Store:
 
     # ---- writes ----------------------------------------------------------
 
-    def check_families(self, t: Table, families: Iterable[bytes]) -> None:
+    def check_families(self, t: StoredTable, families: Iterable[bytes]) -> None:
         for fam in families:
             if fam not in t.families:
                 raise NoSuchFamily(fam)
 
-    def put(self, t: Table, row: bytes, cells: list, ts: int, expiry: Optional[int] = None) -> None:
+    def put(self, t: StoredTable, row: bytes, cells: list[PutCell], ts: int,
+            expiry: Optional[int] = None) -> None:
         """Store ``cells`` — ``(family, qualifier, value)`` — at ``ts`` in one row.
 
         Families must exist (checked first, nothing is written otherwise).
@@ -331,7 +358,7 @@ class Store:
         self._record(("put", t.name, row, ts, expiry, tuple(cells)))
         self._apply_put(t, row, cells, ts, expiry)
 
-    def _apply_put(self, t: Table, row: bytes, cells: Iterable, ts: int,
+    def _apply_put(self, t: StoredTable, row: bytes, cells: Iterable[PutCell], ts: int,
                    expiry: Optional[int]) -> None:
         if expiry is not None and expiry < self.now():
             # born expired (a _ttl shorter than the cell's age): HBase skips it
@@ -352,7 +379,7 @@ class Store:
             if ts > old[0]:
                 new = (ts, value, expiry) + old
             else:
-                parts = []
+                parts: list[Versions] = []
                 placed = False
                 for i in range(0, len(old), 3):
                     ots = old[i]
@@ -368,7 +395,7 @@ class Store:
             limit = 3 * max(t.families[fam].max_versions, RETAIN_VERSIONS)
             cols[col] = new[:limit] if len(new) > limit else new
 
-    def delete(self, t: Table, row: bytes, ts: int, family: Optional[bytes] = None,
+    def delete(self, t: StoredTable, row: bytes, ts: int, family: Optional[bytes] = None,
                qualifier: Optional[bytes] = None) -> None:
         """Delete versions with timestamp <= ``ts``: of the row, a family or one column."""
         if family is not None:
@@ -376,7 +403,7 @@ class Store:
         self._record(("delete", t.name, row, ts, family, qualifier))
         self._apply_delete(t, row, ts, family, qualifier)
 
-    def _apply_delete(self, t: Table, row: bytes, ts: int, family: Optional[bytes],
+    def _apply_delete(self, t: StoredTable, row: bytes, ts: int, family: Optional[bytes],
                       qualifier: Optional[bytes]) -> None:
         if family is None:
             key = _ROW_MARK
@@ -405,12 +432,12 @@ class Store:
         if not cols:
             del t.rows[row]
 
-    def apply_record(self, rec: tuple) -> None:
+    def apply_record(self, rec: Record) -> None:
         """Replay one record written through ``on_record`` (WAL recovery)."""
         op = rec[0]
         if op == "create":
             _, name, fams, splits, region_id, enabled = rec
-            t = Table(name, {}, enabled, list(splits), region_id)
+            t = StoredTable(name, {}, enabled, list(splits), region_id)
             for f in fams:
                 spec = FamilySpec.from_record(tuple(f))
                 t.families[spec.name] = spec
@@ -439,7 +466,7 @@ class Store:
         else:
             raise ValueError(f"unknown store record {op!r}")
 
-    def snapshot_records(self) -> Iterator[tuple]:
+    def snapshot_records(self) -> Iterator[Record]:
         """Records that rebuild the current store (for WAL compaction)."""
         for t in self.tables.values():
             yield ("create", t.name, tuple(f.as_record() for f in t.families.values()),
@@ -456,9 +483,9 @@ class Store:
 
     # ---- reads -----------------------------------------------------------
 
-    def row_cells(self, t: Table, row: bytes, select: Optional[Selection] = None,
+    def row_cells(self, t: StoredTable, row: bytes, select: Optional[Selection] = None,
                   max_ts: int = LATEST, versions: int = 1, now: Optional[int] = None,
-                  ordered: bool = False, cols: Optional[dict] = None) -> list:
+                  ordered: bool = False, cols: Optional[Row] = None) -> list[StoredCell]:
         """Visible cells of one row as ``(column, ts, value)``.
 
         Only versions with ``ts < max_ts`` (HBase's [0, max_ts) range), not
@@ -471,9 +498,9 @@ class Store:
                 return []
         if now is None:
             now = self.now()
-        out = []
+        out: list[StoredCell] = []
         append = out.append
-        names = t._names
+        names = t.column_names()
         fams = t.families
         for col, v in Selection.items(select, cols, names):
             spec = fams.get(names[col][1])
@@ -503,27 +530,31 @@ class Store:
             out.sort(key=lambda c: (key(c[0]), -c[1]))
         return out
 
-    def latest(self, t: Table, row: bytes, family: bytes, qualifier: bytes,
-               now: Optional[int] = None) -> Optional[tuple]:
+    def latest(self, t: StoredTable, row: bytes, family: bytes, qualifier: bytes,
+               now: Optional[int] = None) -> Optional[tuple[int, bytes]]:
         """The newest visible ``(ts, value)`` of one column, or None."""
         col = t.column(family, qualifier)[0]
         cells = self.row_cells(t, row, Selection(columns=(col,)), now=now)
         return (cells[0][1], cells[0][2]) if cells else None
 
-    def rows_from(self, t: Table, start: bytes, *, inclusive: bool = True,
-                  reverse: bool = False) -> Iterator:
+    def rows_from(self, t: StoredTable, start: bytes, *, inclusive: bool = True,
+                  reverse: bool = False) -> Iterator[bytes]:
         """Row keys from ``start`` ("" = the first/last row) in scan order."""
+        keys: Iterator[bytes]
         if reverse:
             if start:
-                return t.rows.irange(maximum=start, inclusive=(True, inclusive), reverse=True)
-            return t.rows.irange(reverse=True)
-        if start:
-            return t.rows.irange(minimum=start, inclusive=(inclusive, True))
-        return t.rows.irange()
+                keys = t.rows.irange(maximum=start, inclusive=(True, inclusive), reverse=True)
+            else:
+                keys = t.rows.irange(reverse=True)
+        elif start:
+            keys = t.rows.irange(minimum=start, inclusive=(inclusive, True))
+        else:
+            keys = t.rows.irange()
+        return keys
 
     # ---- read-modify-write ------------------------------------------------
 
-    def _rmw_ts(self, t: Table, row: bytes, old: Optional[tuple]) -> int:
+    def _rmw_ts(self, t: StoredTable, row: bytes, old: Optional[tuple[int, bytes]]) -> int:
         # HBase: a new version at max(now, previous timestamp + 1)
         now = self.issue_ts(t, row)
         if old is not None and old[0] >= now:
@@ -531,7 +562,7 @@ class Store:
             self._issued[(t.name, row)] = now
         return now
 
-    def increment(self, t: Table, row: bytes, family: bytes, qualifier: bytes,
+    def increment(self, t: StoredTable, row: bytes, family: bytes, qualifier: bytes,
                   amount: int) -> int:
         """Add ``amount`` to an 8-byte big-endian signed counter; return the new value."""
         self.check_families(t, (family,))
@@ -549,7 +580,8 @@ class Store:
                  self._rmw_ts(t, row, old))
         return new
 
-    def append(self, t: Table, row: bytes, cells: list) -> list:
+    def append(self, t: StoredTable, row: bytes, cells: list[PutCell]
+               ) -> list[tuple[bytes, bytes, int, bytes]]:
         """Append ``(family, qualifier, suffix)`` values; return ``(family, qualifier, ts, value)``."""
         self.check_families(t, (c[0] for c in cells))
         now = self.now()

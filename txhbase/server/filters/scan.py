@@ -1,87 +1,20 @@
-"""HBase's filter language for the embedded server: parser and evaluators.
+"""The scan protocol that drives a filter tree, and parsed filter strings.
 
-``parse_filter(text)`` turns a Thrift ``filterString`` into a ``FilterSpec``
-once per scan; ``spec.new()`` builds a fresh, stateful ``RowFilter`` which the
-scanner feeds one row at a time::
-
-    spec = parse_filter(b"PrefixFilter('row') AND ValueFilter(=, 'binary:x')")
-    rf = spec.new()
-    for row, cells in rows:            # cells: (family, qualifier, ts, value)
-        kept = rf.filter_row(row, cells)
-        if kept:
-            emit(row, kept)
-        if rf.done:
-            break
-
-Why an emulation rather than a predicate per filter: HBase filters answer
-per cell with *return codes* (INCLUDE, SKIP, NEXT_COL, NEXT_ROW, seek hints,
-...) that steer the region scanner, keep state within a row, and combine in
-``FilterList``s by HBase's own merge tables.  Results that clients can see
-(``WHILE`` ending a scan mid-row, ``FamilyFilter`` skipping a family, ``SKIP``
-not consulting row keys, ``ColumnCountGetFilter`` ending a scan) only come out
-right if the same machinery runs, so this module reproduces, in plain Python:
-
-- each filter's ``filterRowKey`` / ``filterCell`` / ``transformCell`` /
-  ``filterRowCells`` / ``filterRow`` / ``filterAllRemaining`` / ``reset``;
-- ``FilterListWithAND`` / ``FilterListWithOR`` (MUST_PASS_ALL / MUST_PASS_ONE),
-  ``SkipFilter`` (SKIP) and ``WhileMatchFilter`` (WHILE);
-- the region scanner's per-row protocol and the store scanner's handling of
-  return codes (NEXT_ROW ends the current *family* of the row, as a store
-  scanner does; a filter that is "all done" closes the family for good).
-
-Cells handed to ``filter_row`` must already be restricted to the scan's
-columns, time range and number of versions (HBase 2 counts versions before
-asking the filter), in HBase order: family asc, qualifier asc, timestamp desc.
-When the filter has row-level decisions (``has_filter_row``: PageFilter,
-SingleColumnValue*, DependentColumnFilter, SKIP, WHILE) HBase refuses scans
-that ask for batches (``TScan.batchSize``): see ``BATCH_WITH_FILTER_ROW_ERROR``.
-
-Families a filter does not need (``is_family_essential``: SingleColumnValue*
-with filterIfMissing, ColumnValueFilter) are loaded "on demand" as in HBase:
-after the row decision, and rows without a cell in a needed family are never
-seen.  HBase refuses such filters on reversed scans: the caller should answer
-``REVERSE_SCAN_ON_DEMAND_ERROR`` then.
-
-Comparisons follow ``CompareFilter``: the op reads "cell OP comparator", so
-``RowFilter(<=, 'binary:row5')`` keeps rows up to and including ``row5``.
-Regexes are compiled once, at parse time: java.util.regex syntax is rewritten
-for Python's ``re`` (DOTALL, ASCII case folding, ``$`` before any final line
-terminator, ``\\Q..\\E``, ``\\p{..}``, ...) and matched with ``search`` against
-the UTF-8 decoded value, as HBase's ``RegexStringComparator`` does.
-
-The parser is HBase's ParseFilter algorithm (an operator stack), so the same
-strings are accepted and refused, odd ones included (an unclosed ``(`` is
-accepted, ``(A OR B AND C)`` is refused).  All of this was checked against a
-real HBase 2.6 Thrift gateway with ~1,700 generated and hand-written filter
-strings; the known difference: regex \\p{InBlock} / script properties, which
-Python's unicodedata cannot provide, are refused.
-
-Layout: this module is the public face and the scan protocol; the filter
-classes are in ``_filterimpl``, the language in ``_filterparse`` and the
-java.util.regex translation in ``_javaregex``.
+``ScanFilter`` is HBase's RegionScanner + StoreScanner handling of return
+codes, fed one row at a time; ``FilterSpec`` is a parsed string that makes a
+fresh ``ScanFilter`` per scan.
 """
 from __future__ import annotations
 
 from typing import Callable, Optional, Union
 
-from txhbase.server import _filterparse
-from txhbase.server._filterimpl import (
+from txhbase.server.filters.base import (
     INCLUDE, INCLUDE_AND_NEXT_COL, INCLUDE_AND_SEEK_NEXT_ROW, NEXT_COL, NEXT_ROW, SKIP,
-    Cell, FilterError, _Filter, _key, _Prefix, _While,
+    FilterBase, FilterCell, cell_key,
 )
-from txhbase.server._filterparse import SUPPORTED_FILTERS
-
-__all__ = [
-    "Cell",
-    "FilterError",
-    "REVERSE_SCAN_ON_DEMAND_ERROR",
-    "BATCH_WITH_FILTER_ROW_ERROR",
-    "FilterSpec",
-    "RowFilter",
-    "SUPPORTED_FILTERS",
-    "parse_filter",
-    "while_prefix_spec",
-]
+from txhbase.server.filters.combinators import WhileMatchFilter
+from txhbase.server.filters.evaluators import PrefixFilter
+from txhbase.server.filters.parser import parse
 
 
 #: What HBase 2.6 answers (an IOError, canRetry false, at the first
@@ -104,7 +37,7 @@ BATCH_WITH_FILTER_ROW_ERROR = ("org.apache.hadoop.hbase.client.RetriesExhaustedE
 # The per-scan evaluator: HBase's RegionScanner + StoreScanner protocol
 # ---------------------------------------------------------------------------
 
-class RowFilter:
+class ScanFilter:
     """A fresh, stateful evaluator for one scan (or get); see ``filter_row``.
 
     ``done`` becomes True once the scan must end (WHILE failed, PageFilter
@@ -113,10 +46,10 @@ class RowFilter:
     row for reversed scans.
     """
 
-    def __init__(self, root: _Filter) -> None:
+    def __init__(self, root: FilterBase) -> None:
         self._root = root
         self._reversed = False
-        self._closed: set = set()
+        self._closed: set[bytes] = set()
         self.done = False
         #: True when the filter decides on whole rows (``Filter.hasFilterRow``):
         #: HBase then refuses a ``TScan.batchSize`` (``BATCH_WITH_FILTER_ROW_ERROR``).
@@ -124,7 +57,7 @@ class RowFilter:
         # Essential families only matter when some family can be non-essential;
         # is_family_essential is monotonic, so an unknown family tells.
         self._on_demand = not root.is_family_essential(b"\x00txhbase: no such family\x00")
-        self._essential_family: dict = {}
+        self._essential_family: dict[bytes, bool] = {}
 
     def is_family_essential(self, family: bytes) -> bool:
         """``Filter.isFamilyEssential``: see ``REVERSE_SCAN_ON_DEMAND_ERROR``."""
@@ -139,8 +72,8 @@ class RowFilter:
         self._reversed = bool(value)
         self._root.set_reversed(self._reversed)
 
-    def filter_row(self, row: bytes, cells: list,
-                   versions: Optional[int] = None) -> Optional[list]:
+    def filter_row(self, row: bytes, cells: list[FilterCell],
+                   versions: Optional[int] = None) -> Optional[list[FilterCell]]:
         """Cells of ``row`` to return (transformed, e.g. by KeyOnlyFilter), or None to drop it.
 
         ``cells``: ``(family, qualifier, timestamp, value)`` tuples of one row in
@@ -161,13 +94,13 @@ class RowFilter:
             cells = [c for c in cells if c[0] not in closed]
             if not cells:
                 return None
-        joined: list = []
+        joined: list[FilterCell] = []
         if self._on_demand:
             # HBase scans the essential families first and loads the others
             # ("on demand") only for rows the filter kept; a row with no cell in
             # an essential family is never seen at all.
             essential = self._essential_family
-            main: list = []
+            main: list[FilterCell] = []
             for c in cells:
                 fam = c[0]
                 known = essential.get(fam)
@@ -185,7 +118,7 @@ class RowFilter:
             f.reset()
             self.done = f.filter_all_remaining()
             return None
-        out: list = []
+        out: list[FilterCell] = []
         self._scan_cells(cells, out, versions)
         # RegionScanner: row-level decisions (FilterWrapper.filterRowCellsWithRet),
         # taken before any on-demand family is loaded.
@@ -200,13 +133,14 @@ class RowFilter:
             out = []
         elif joined:
             self._scan_cells(joined, out, versions)
-            out.sort(key=_key)
+            out.sort(key=cell_key)
         f.reset()
         if f.filter_all_remaining():
             self.done = True
         return out or None
 
-    def _scan_cells(self, cells: list, out: list, versions: Optional[int]) -> None:
+    def _scan_cells(self, cells: list[FilterCell], out: list[FilterCell],
+                    versions: Optional[int]) -> None:
         """The store scanners' loop: ask the filter about each cell, obey its answer.
 
         ``versions``: UserScanQueryMatcher's versionsAfterFilter: past that many
@@ -218,7 +152,7 @@ class RowFilter:
         filter_cell = f.filter_cell
         transform = f.transform_cell if f.transforms else None
         finished = f.filter_all_remaining if f.may_finish else None
-        col: Optional[Cell] = None
+        col: Optional[FilterCell] = None
         count = 0
         i = 0
         n = len(cells)
@@ -258,7 +192,7 @@ class RowFilter:
                 i += 1
                 if hint is not None:
                     family = cell[0]
-                    while i < n and cells[i][0] == family and _key(cells[i]) < hint:
+                    while i < n and cells[i][0] == family and cell_key(cells[i]) < hint:
                         i += 1
             if finished is not None and (i == n or cells[i][0] != cell[0]) and finished():
                 # The store scanner peeks at its next cell (the next row's) before
@@ -266,7 +200,7 @@ class RowFilter:
                 closed.add(cell[0])
 
     @staticmethod
-    def _next_column(cells: list, i: int) -> int:
+    def _next_column(cells: list[FilterCell], i: int) -> int:
         family, qualifier = cells[i][0], cells[i][1]
         i += 1
         if not qualifier:
@@ -280,7 +214,7 @@ class RowFilter:
         return i
 
     @staticmethod
-    def _next_family(cells: list, i: int) -> int:
+    def _next_family(cells: list[FilterCell], i: int) -> int:
         family = cells[i][0]
         i += 1
         n = len(cells)
@@ -294,15 +228,15 @@ class FilterSpec:
 
     __slots__ = ("text", "_factory", "has_filter_row")
 
-    def __init__(self, text: bytes, factory: Callable[[], _Filter]) -> None:
+    def __init__(self, text: bytes, factory: Callable[[], FilterBase]) -> None:
         self.text = text
         self._factory = factory
         #: True when the filter decides on whole rows: HBase refuses batched scans then.
         self.has_filter_row = factory().has_filter_row
 
-    def new(self) -> RowFilter:
+    def new(self) -> ScanFilter:
         """A fresh evaluator (filters keep state within a row and across a scan)."""
-        return RowFilter(self._factory())
+        return ScanFilter(self._factory())
 
     def is_family_essential(self, family: bytes) -> bool:
         """``Filter.isFamilyEssential`` (SingleColumnValue*Filter with filterIfMissing and
@@ -327,7 +261,7 @@ def parse_filter(text: Union[bytes, str]) -> FilterSpec:
         data = bytes(text)
     else:
         raise TypeError(f"filter string must be bytes or str, not {type(text).__name__}")
-    return FilterSpec(data, _filterparse.parse(data))
+    return FilterSpec(data, parse(data))
 
 
 def while_prefix_spec(prefix: bytes) -> FilterSpec:
@@ -336,4 +270,4 @@ def while_prefix_spec(prefix: bytes) -> FilterSpec:
         raise TypeError(f"prefix must be bytes, not {type(prefix).__name__}")
     p = bytes(prefix)
     return FilterSpec(b"WHILE PrefixFilter('" + p.replace(b"'", b"''") + b"')",
-                      lambda: _While(_Prefix(p)))
+                      lambda: WhileMatchFilter(PrefixFilter(p)))

@@ -3,20 +3,23 @@
 The operator-stack algorithm of ParseFilter.parseFilterString, its way of
 cutting a filter's arguments, and each filter's createFilterFromArguments
 checks, so that the same strings are accepted and refused as by HBase (odd
-ones included).  ``parse`` returns a factory of fresh ``_filterimpl``
-evaluator trees.
+ones included).  ``parse`` returns a factory of fresh evaluator trees.
 """
 from __future__ import annotations
 
 from typing import Callable, Optional
 
-from txhbase.server._filterimpl import (
-    _COMPARATOR_TYPES, _INT_MAX, _INT_MIN, _LONG_MAX, _OPS, Comparator, FilterError, _And,
-    _ColumnCountGet, _ColumnPagination, _ColumnPrefix, _ColumnRange, _ColumnValue,
-    _DependentColumn, _FamilyCompare, _Filter, _FirstKeyOnly, _InclusiveStop, _KeyOnly,
-    _MultipleColumnPrefix, _Or, _Page, _Prefix, _QualifierCompare, _RowCompare,
-    _SingleColumnValue, _SingleColumnValueExclude, _Skip, _text, _Timestamps, _ValueCompare,
-    _While,
+from txhbase.server.filters.base import INT_MAX, INT_MIN, LONG_MAX, FilterBase, FilterError, as_text
+from txhbase.server.filters.combinators import (
+    FilterListWithAND, FilterListWithOR, SkipFilter, WhileMatchFilter,
+)
+from txhbase.server.filters.comparators import COMPARATOR_TYPES, COMPARE_OPS, Comparator
+from txhbase.server.filters.evaluators import (
+    ColumnCountGetFilter, ColumnPaginationFilter, ColumnPrefixFilter, ColumnRangeFilter,
+    ColumnValueFilter, DependentColumnFilter, FamilyFilter, FirstKeyOnlyFilter,
+    InclusiveStopFilter, KeyOnlyFilter, MultipleColumnPrefixFilter, PageFilter, PrefixFilter,
+    QualifierFilter, RowFilter, SingleColumnValueExcludeFilter, SingleColumnValueFilter,
+    TimestampsFilter, ValueFilter,
 )
 
 # ---------------------------------------------------------------------------
@@ -30,7 +33,8 @@ _RPAREN = 0x29
 _QUOTE = 0x27
 _COMMA = 0x2C
 
-_Factory = Callable[[], _Filter]
+#: Builds a fresh evaluator tree (filters keep state: one tree per scan).
+FilterFactory = Callable[[], FilterBase]
 
 
 class _Arg:
@@ -60,13 +64,13 @@ class _Parser:
 
     def error(self, message: str, at: Optional[int] = None) -> FilterError:
         where = "" if at is None else f" at offset {at}"
-        return FilterError(f"{message}{where} of filter string {_text(self.s)!r}")
+        return FilterError(f"{message}{where} of filter string {as_text(self.s)!r}")
 
     # -- the operator grammar (ParseFilter.parseFilterString) ----------------
-    def parse(self) -> _Factory:
+    def parse(self) -> FilterFactory:
         s, n = self.s, self.n
-        ops: list = []      # b"(", b"AND", b"OR", b"SKIP", b"WHILE"
-        stack: list = []    # filter factories
+        ops: list[bytes] = []      # b"(", b"AND", b"OR", b"SKIP", b"WHILE"
+        stack: list[FilterFactory] = []    # filter factories
         i = 0
         while i < n:
             c = s[i]
@@ -121,17 +125,17 @@ class _Parser:
                 return word
         return None
 
-    def reduce(self, ops: list, stack: list, word: bytes) -> None:
+    def reduce(self, ops: list[bytes], stack: list[FilterFactory], word: bytes) -> None:
         prec = self._PRECEDENCE
         while ops and ops[-1] != b"(" and prec[ops[-1]] < prec[word]:
             stack.append(self.pop_arguments(ops, stack))
 
-    def pop_arguments(self, ops: list, stack: list) -> _Factory:
+    def pop_arguments(self, ops: list[bytes], stack: list[FilterFactory]) -> FilterFactory:
         if not ops:  # HBase: EmptyStackException, an error all the same
             raise self.error("mismatched parentheses")
         top = ops[-1]
         if top in (b"AND", b"OR"):
-            parts: list = []
+            parts: list[FilterFactory] = []
             while ops and ops[-1] == top:
                 if not stack:
                     raise self.error(f"{top.decode()} needs a filter on each side")
@@ -141,8 +145,8 @@ class _Parser:
                 raise self.error(f"{top.decode()} needs a filter on each side")
             parts.insert(0, stack.pop())
             if top == b"AND":
-                return lambda: _And([p() for p in parts])
-            return lambda: _Or([p() for p in parts])
+                return lambda: FilterListWithAND([p() for p in parts])
+            return lambda: FilterListWithOR([p() for p in parts])
         if not stack:
             if top == b"(":
                 raise self.error("'(' without a filter")
@@ -150,9 +154,9 @@ class _Parser:
         inner = stack.pop()
         ops.pop()
         if top == b"SKIP":
-            return lambda: _Skip(inner())
+            return lambda: SkipFilter(inner())
         if top == b"WHILE":
-            return lambda: _While(inner())
+            return lambda: WhileMatchFilter(inner())
         return inner  # b"(": an unclosed group, closed at the end as HBase does
 
     # -- one filter expression (extractFilterSimpleExpression and friends) ---
@@ -175,7 +179,7 @@ class _Parser:
             raise self.error("unbalanced quote in the filter starting", start)
         raise self.error("incomplete filter (no closing ')') starting", start)
 
-    def simple(self, start: int, end: int) -> _Factory:
+    def simple(self, start: int, end: int) -> FilterFactory:
         expr = self.s[start:end + 1]
         cut = [k for k in (expr.find(b"("), expr.find(b" ")) if k >= 0]
         name_end = min(cut) if cut else 0
@@ -185,20 +189,20 @@ class _Parser:
         args = self.arguments(expr, start)
         builder = _BUILDERS.get(name)
         if builder is None:
-            raise FilterError(f"Filter Name {_text(name)} not supported")
+            raise FilterError(f"Filter Name {as_text(name)} not supported")
         try:
             return builder(args)
         except FilterError as exc:
-            raise FilterError(f"{_text(name)}: {exc}") from None
+            raise FilterError(f"{as_text(name)}: {exc}") from None
 
-    def arguments(self, expr: bytes, offset: int) -> list:
+    def arguments(self, expr: bytes, offset: int) -> list[_Arg]:
         """ParseFilter.getFilterArguments: quoted strings (unescaped) and bare
         tokens, separated by spaces and commas, after the first '('."""
         n = len(expr)
         i = expr.find(b"(")
         if i < 0:
             raise self.error("'(' expected after the filter name", offset)
-        args: list = []
+        args: list[_Arg] = []
         i += 1
         while i < n:
             c = expr[i]
@@ -229,7 +233,7 @@ class _Parser:
 
 # -- argument converters (ParseFilter's helpers) ------------------------------
 
-def _count(args: list, *allowed: int) -> None:
+def _count(args: list[_Arg], *allowed: int) -> None:
     if len(args) not in allowed:
         want = " or ".join(str(a) for a in allowed)
         raise FilterError(f"expected {want} arguments but got {len(args)}")
@@ -237,7 +241,7 @@ def _count(args: list, *allowed: int) -> None:
 
 def _string(arg: _Arg, what: str) -> bytes:
     if not arg.quoted:
-        raise FilterError(f"{what} must be a quoted string, got {_text(arg.value)}")
+        raise FilterError(f"{what} must be a quoted string, got {as_text(arg.value)}")
     return arg.value
 
 
@@ -249,14 +253,14 @@ def _long(arg: _Arg, what: str) -> int:
     if arg.quoted or (digits and not (digits.isdigit() and digits.isascii())):
         raise FilterError(f"{what} must be an unquoted integer, got {arg!r}")
     value = int(digits) if digits else 0
-    if value > _LONG_MAX:
-        raise FilterError(f"{what} {_text(raw)} does not fit a long")
+    if value > LONG_MAX:
+        raise FilterError(f"{what} {as_text(raw)} does not fit a long")
     return -value if raw[:1] == b"-" else value
 
 
 def _int(arg: _Arg, what: str) -> int:
     value = _long(arg, what)
-    if not _INT_MIN <= value <= _INT_MAX:
+    if not INT_MIN <= value <= INT_MAX:
         raise FilterError(f"{what} {value} does not fit an int")
     return value
 
@@ -272,7 +276,7 @@ def _bool(arg: _Arg, what: str) -> bool:
 
 
 def _op(arg: _Arg) -> str:
-    op = None if arg.quoted else _OPS.get(arg.value)
+    op = None if arg.quoted else COMPARE_OPS.get(arg.value)
     if op is None:
         raise FilterError(f"invalid compare operator {arg!r} (use < <= = != >= > unquoted)")
     return op
@@ -282,10 +286,10 @@ def _comparator(arg: _Arg) -> Comparator:
     raw = _string(arg, "comparator")
     kind, sep, value = raw.partition(b":")
     if not sep:
-        raise FilterError(f"incorrect comparator {_text(raw)!r}: expected 'type:value'")
+        raise FilterError(f"incorrect comparator {as_text(raw)!r}: expected 'type:value'")
     name = kind.decode("latin-1")
-    if name not in _COMPARATOR_TYPES:
-        raise FilterError(f"incorrect comparator type {name!r} (one of {', '.join(_COMPARATOR_TYPES)})")
+    if name not in COMPARATOR_TYPES:
+        raise FilterError(f"incorrect comparator type {name!r} (one of {', '.join(COMPARATOR_TYPES)})")
     return Comparator(name, value)
 
 
@@ -303,77 +307,77 @@ def _non_negative(value: int, what: str) -> int:
 
 # -- one builder per filter name: args -> factory ----------------------------
 
-def _b_key_only(args: list) -> _Factory:
+def _b_key_only(args: list[_Arg]) -> FilterFactory:
     _count(args, 0, 1)
     len_as_val = _bool(args[0], "lenAsVal") if args else False
-    return lambda: _KeyOnly(len_as_val)
+    return lambda: KeyOnlyFilter(len_as_val)
 
 
-def _b_first_key_only(args: list) -> _Factory:
+def _b_first_key_only(args: list[_Arg]) -> FilterFactory:
     _count(args, 0)
-    return _FirstKeyOnly
+    return FirstKeyOnlyFilter
 
 
-def _b_prefix(args: list) -> _Factory:
+def _b_prefix(args: list[_Arg]) -> FilterFactory:
     _count(args, 1)
     prefix = _string(args[0], "prefix")
-    return lambda: _Prefix(prefix)
+    return lambda: PrefixFilter(prefix)
 
 
-def _b_column_prefix(args: list) -> _Factory:
+def _b_column_prefix(args: list[_Arg]) -> FilterFactory:
     _count(args, 1)
     prefix = _string(args[0], "prefix")
-    return lambda: _ColumnPrefix(prefix)
+    return lambda: ColumnPrefixFilter(prefix)
 
 
-def _b_multiple_column_prefix(args: list) -> _Factory:
+def _b_multiple_column_prefix(args: list[_Arg]) -> FilterFactory:
     prefixes = [_string(a, "prefix") for a in args]
     if len(set(prefixes)) != len(prefixes):
         raise FilterError("prefixes must be distinct")
-    return lambda: _MultipleColumnPrefix(prefixes)
+    return lambda: MultipleColumnPrefixFilter(prefixes)
 
 
-def _b_column_count_get(args: list) -> _Factory:
+def _b_column_count_get(args: list[_Arg]) -> FilterFactory:
     _count(args, 1)
     limit = _non_negative(_int(args[0], "limit"), "limit")
-    return lambda: _ColumnCountGet(limit)
+    return lambda: ColumnCountGetFilter(limit)
 
 
-def _b_page(args: list) -> _Factory:
+def _b_page(args: list[_Arg]) -> FilterFactory:
     _count(args, 1)
     size = _non_negative(_long(args[0], "pageSize"), "pageSize")
-    return lambda: _Page(size)
+    return lambda: PageFilter(size)
 
 
-def _b_column_pagination(args: list) -> _Factory:
+def _b_column_pagination(args: list[_Arg]) -> FilterFactory:
     _count(args, 2)
     limit = _non_negative(_int(args[0], "limit"), "limit")
     offset = _non_negative(_int(args[1], "offset"), "offset")
-    return lambda: _ColumnPagination(limit, offset)
+    return lambda: ColumnPaginationFilter(limit, offset)
 
 
-def _b_inclusive_stop(args: list) -> _Factory:
+def _b_inclusive_stop(args: list[_Arg]) -> FilterFactory:
     _count(args, 1)
     stop = _string(args[0], "stop row")
-    return lambda: _InclusiveStop(stop)
+    return lambda: InclusiveStopFilter(stop)
 
 
-def _b_timestamps(args: list) -> _Factory:
+def _b_timestamps(args: list[_Arg]) -> FilterFactory:
     stamps = [_non_negative(_long(a, "timestamp"), "timestamp") for a in args]
-    return lambda: _Timestamps(stamps)
+    return lambda: TimestampsFilter(stamps)
 
 
-def _b_column_range(args: list) -> _Factory:
+def _b_column_range(args: list[_Arg]) -> FilterFactory:
     _count(args, 4)
     min_col = _string(args[0], "minColumn") or None
     min_incl = _bool(args[1], "minColumnInclusive")
     max_col = _string(args[2], "maxColumn") or None
     max_incl = _bool(args[3], "maxColumnInclusive")
-    return lambda: _ColumnRange(min_col, min_incl, max_col, max_incl)
+    return lambda: ColumnRangeFilter(min_col, min_incl, max_col, max_incl)
 
 
-def _compare_builder(cls: type) -> Callable[[list], _Factory]:
-    def build(args: list) -> _Factory:
+def _compare_builder(cls: type) -> Callable[[list[_Arg]], FilterFactory]:
+    def build(args: list[_Arg]) -> FilterFactory:
         _count(args, 2)
         op = _op(args[0])
         keep = _checked_keep(op, _comparator(args[1]))
@@ -381,8 +385,8 @@ def _compare_builder(cls: type) -> Callable[[list], _Factory]:
     return build
 
 
-def _b_single_column_value(cls: type) -> Callable[[list], _Factory]:
-    def build(args: list) -> _Factory:
+def _b_single_column_value(cls: type) -> Callable[[list[_Arg]], FilterFactory]:
+    def build(args: list[_Arg]) -> FilterFactory:
         _count(args, 4, 6)
         family = _string(args[0], "family")
         qualifier = _string(args[1], "qualifier")
@@ -396,7 +400,7 @@ def _b_single_column_value(cls: type) -> Callable[[list], _Factory]:
     return build
 
 
-def _b_dependent_column(args: list) -> _Factory:
+def _b_dependent_column(args: list[_Arg]) -> FilterFactory:
     _count(args, 2, 3, 5)
     family = _string(args[0], "family")
     qualifier = _string(args[1], "qualifier")
@@ -405,19 +409,19 @@ def _b_dependent_column(args: list) -> _Factory:
     if len(args) == 5:
         # HBase does not restrict regex/substring ops here (no check in DependentColumnFilter).
         keep = _comparator(args[4]).keeper(_op(args[3]))
-    return lambda: _DependentColumn(family, qualifier, drop, keep)
+    return lambda: DependentColumnFilter(family, qualifier, drop, keep)
 
 
-def _b_column_value(args: list) -> _Factory:
+def _b_column_value(args: list[_Arg]) -> FilterFactory:
     _count(args, 4)
     family = _string(args[0], "family")
     qualifier = _string(args[1], "qualifier")
     op = _op(args[2])
     keep = _checked_keep(op, _comparator(args[3]))
-    return lambda: _ColumnValue(family, qualifier, keep)
+    return lambda: ColumnValueFilter(family, qualifier, keep)
 
 
-_BUILDERS: dict[bytes, Callable[[list], _Factory]] = {
+_BUILDERS: dict[bytes, Callable[[list[_Arg]], FilterFactory]] = {
     b"KeyOnlyFilter": _b_key_only,
     b"FirstKeyOnlyFilter": _b_first_key_only,
     b"PrefixFilter": _b_prefix,
@@ -429,12 +433,12 @@ _BUILDERS: dict[bytes, Callable[[list], _Factory]] = {
     b"InclusiveStopFilter": _b_inclusive_stop,
     b"TimestampsFilter": _b_timestamps,
     b"ColumnRangeFilter": _b_column_range,
-    b"RowFilter": _compare_builder(_RowCompare),
-    b"FamilyFilter": _compare_builder(_FamilyCompare),
-    b"QualifierFilter": _compare_builder(_QualifierCompare),
-    b"ValueFilter": _compare_builder(_ValueCompare),
-    b"SingleColumnValueFilter": _b_single_column_value(_SingleColumnValue),
-    b"SingleColumnValueExcludeFilter": _b_single_column_value(_SingleColumnValueExclude),
+    b"RowFilter": _compare_builder(RowFilter),
+    b"FamilyFilter": _compare_builder(FamilyFilter),
+    b"QualifierFilter": _compare_builder(QualifierFilter),
+    b"ValueFilter": _compare_builder(ValueFilter),
+    b"SingleColumnValueFilter": _b_single_column_value(SingleColumnValueFilter),
+    b"SingleColumnValueExcludeFilter": _b_single_column_value(SingleColumnValueExcludeFilter),
     b"DependentColumnFilter": _b_dependent_column,
     b"ColumnValueFilter": _b_column_value,
 }
@@ -444,6 +448,6 @@ _BUILDERS: dict[bytes, Callable[[list], _Factory]] = {
 SUPPORTED_FILTERS = frozenset(name.decode() for name in _BUILDERS)
 
 
-def parse(data: bytes) -> _Factory:
+def parse(data: bytes) -> FilterFactory:
     """A factory of fresh evaluator trees for the filter string ``data``."""
     return _Parser(data).parse()

@@ -5,10 +5,19 @@ Every store mutation is one record: ``length (4 bytes BE) | crc32 (4 bytes BE)
 fsync'd together on the next turn (``sync()`` returns a Deferred fired after
 the fsync), so the handler acknowledges a mutation only once it is on disk.
 
-On start ``recover`` replays the log into the store and stops at the first
-torn or corrupt record (a crash mid-write leaves at most the last one torn;
-it was never acknowledged), then compacts: the store's snapshot is written
-to a new file, fsync'd and renamed over the log.
+On start ``recover`` verifies the whole log before touching anything:
+
+- a torn LAST record (a crash mid-write: no record after it verifies) was
+  never acknowledged; it is skipped with a warning;
+- a bad record followed by records that verify is corruption (a flipped bit,
+  a bad sector): acknowledged data would be lost, so in ``"strict"`` mode
+  (the default) ``LogCorrupted`` is raised, naming the file and the byte
+  offset, and no file is changed; in ``"salvage"`` mode (an explicit operator
+  choice) the log is first copied to ``wal.log.corrupt-N``, then every record
+  that verifies is replayed, resynchronising after each bad one.
+
+Then it compacts: the store's snapshot is written to a new file, fsync'd and
+renamed over the log (never over a corrupt log in strict mode).
 """
 from __future__ import annotations
 
@@ -16,7 +25,7 @@ import logging
 import os
 import struct
 import zlib
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, List, Optional, Tuple, Union
 
 from twisted.internet import defer
 
@@ -110,25 +119,112 @@ def frame_record(rec: Any) -> bytes:
     return _HEADER.pack(len(payload), zlib.crc32(payload)) + payload
 
 
-def read_records(data: bytes) -> Iterator[tuple]:
-    """Yield ``(record, end_offset)``; stop silently at a torn or corrupt record."""
-    pos = 0
+class LogCorrupted(Exception):
+    """The write-ahead log is corrupt before its last record: refusing to start."""
+
+    def __init__(self, path: str, offset: int, reason: str, records_before: int,
+                 next_good: int) -> None:
+        self.path = path
+        self.offset = offset
+        self.reason = reason
+        super().__init__(
+            f"write-ahead log {path} is corrupt at byte offset {offset} ({reason}); "
+            f"{records_before} records verify before it and another verifies at byte "
+            f"{next_good}, so acknowledged data would be lost: refusing to start, no file "
+            f"was changed. Restore the log from a backup, or start with --wal-recovery "
+            f"salvage (listen(wal_recovery='salvage')), which keeps a copy of the log and "
+            f"replays every record that verifies")
+
+
+def _check_record(data: bytes, pos: int) -> Union[Tuple[tuple, int], str]:
+    """``(record, end)`` if a whole record that verifies starts at ``pos``, else why not."""
     n = len(data)
-    while pos + _HEADER.size <= n:
-        length, crc = _HEADER.unpack_from(data, pos)
-        start = pos + _HEADER.size
-        end = start + length
-        if length > MAX_RECORD or end > n:
+    if pos + _HEADER.size > n:
+        return "record header cut short"
+    length, crc = _HEADER.unpack_from(data, pos)
+    start = pos + _HEADER.size
+    end = start + length
+    if length > MAX_RECORD or end > n:
+        return f"record length {length} runs past the end of the file"
+    payload = data[start:end]
+    if zlib.crc32(payload) != crc:
+        return "checksum mismatch"
+    try:
+        rec = decode(payload)
+    except (ValueError, struct.error, UnicodeDecodeError, IndexError) as e:
+        return f"undecodable record: {e}"
+    if not isinstance(rec, tuple):
+        return "record is not a tuple"
+    return rec, end
+
+
+def _resync(data: bytes, pos: int) -> Optional[int]:
+    """The offset of the next record that verifies at or after ``pos``, or None."""
+    # every record is a tuple, so its payload starts with the tag b"L": only
+    # offsets 8 bytes before an "L" can start one
+    hit = data.find(b"L", pos + _HEADER.size)
+    while hit != -1:
+        cand = hit - _HEADER.size
+        if not isinstance(_check_record(data, cand), str):
+            return cand
+        hit = data.find(b"L", hit + 1)
+    return None
+
+
+class Scan:
+    """What verifying a whole log found.
+
+    ``records``: ``(record, start, end)`` for each record that verifies, in
+    order; ``bad``: ``(offset, reason, next_good)`` for each stretch that does
+    not, ``next_good`` None when nothing after it verifies (a torn tail).
+    """
+
+    def __init__(self, data: bytes) -> None:
+        self.size = len(data)
+        self.records: List[Tuple[tuple, int, int]] = []
+        self.bad: List[Tuple[int, str, Optional[int]]] = []
+        pos = 0
+        while pos < self.size:
+            got = _check_record(data, pos)
+            if isinstance(got, str):
+                nxt = _resync(data, pos + 1)
+                self.bad.append((pos, got, nxt))
+                if nxt is None:
+                    break
+                pos = nxt
+                continue
+            rec, end = got
+            self.records.append((rec, pos, end))
+            pos = end
+
+    @property
+    def torn_tail(self) -> Optional[int]:
+        """Offset of a torn last record (nothing after it verifies), or None."""
+        if self.bad and self.bad[-1][2] is None:
+            return self.bad[-1][0]
+        return None
+
+    @property
+    def corruption(self) -> Optional[Tuple[int, str, int]]:
+        """The first bad stretch that records verifying after it, or None."""
+        for off, reason, nxt in self.bad:
+            if nxt is not None:
+                return off, reason, nxt
+        return None
+
+    def records_before(self, offset: int) -> int:
+        return sum(1 for _, start, _ in self.records if start < offset)
+
+
+def read_records(data: bytes) -> Iterator[tuple]:
+    """Yield ``(record, end_offset)`` up to the first record that does not verify."""
+    pos = 0
+    while pos < len(data):
+        got = _check_record(data, pos)
+        if isinstance(got, str):
             return
-        payload = data[start:end]
-        if zlib.crc32(payload) != crc:
-            return
-        try:
-            rec = decode(payload)
-        except (ValueError, struct.error, UnicodeDecodeError):
-            return
-        yield rec, end
-        pos = end
+        yield got
+        pos = got[1]
 
 
 def _fsync_dir(path: str) -> None:
@@ -169,35 +265,84 @@ class WriteAheadLog:
         self._scheduled: Any = None
         self.records_replayed = 0
         self.torn_bytes = 0
+        #: where salvage kept the original log (None when it did not run)
+        self.salvaged_copy: Optional[str] = None
         self.snapshot_bytes = 0
         self.appended_bytes = 0
         self.compactions = 0
         self._store: Any = None
 
-    def recover(self, store: Any) -> int:
-        """Replay the log into ``store``, skip a torn tail, compact; return records replayed."""
-        os.makedirs(self.directory, exist_ok=True)
+    def recover(self, store: Any, mode: str = "strict") -> int:
+        """Verify and replay the log into ``store``, then compact; return records replayed.
+
+        ``mode`` ``"strict"``: raise ``LogCorrupted`` (changing no file) if
+        the log is corrupt anywhere but in a torn last record; ``"salvage"``:
+        copy the log aside, then replay every record that verifies.
+        """
+        if mode not in ("strict", "salvage"):
+            raise ValueError(f"mode must be 'strict' or 'salvage', not {mode!r}")
         data = b""
         if os.path.exists(self.path):
             with open(self.path, "rb") as f:
                 data = f.read()
-        good = 0
-        count = 0
+        scan = Scan(data)
+        corrupt = scan.corruption
+        if corrupt is not None and mode == "strict":
+            off, reason, nxt = corrupt
+            raise LogCorrupted(self.path, off, reason, scan.records_before(off), nxt)
+        os.makedirs(self.directory, exist_ok=True)
+        if corrupt is not None:
+            self.salvaged_copy = self._keep_copy()
+        count = skipped = 0
         saved, store.on_record = store.on_record, None
         try:
-            for rec, end in read_records(data):
-                store.apply_record(rec)
-                good = end
+            for rec, start, _ in scan.records:
+                if corrupt is None:
+                    store.apply_record(rec)
+                else:
+                    try:
+                        store.apply_record(rec)
+                    except Exception as e:  # e.g. a put whose table's record was lost
+                        skipped += 1
+                        log.warning("%s: salvage skips the record at byte %d: %r",
+                                    self.path, start, e)
+                        continue
                 count += 1
         finally:
             store.on_record = saved
         self.records_replayed = count
-        self.torn_bytes = len(data) - good
-        if self.torn_bytes:
-            log.warning("%s: skipped %d bytes of torn or corrupt log after %d records",
-                        self.path, self.torn_bytes, count)
+        torn = scan.torn_tail
+        self.torn_bytes = scan.size - torn if torn is not None else 0
+        if corrupt is not None:
+            lost = sum((nxt if nxt is not None else scan.size) - off
+                       for off, _, nxt in scan.bad)
+            log.warning("%s: salvaged %d records, skipped %d bad stretches (%d bytes) and %d "
+                        "records that no longer applied; the original log is kept as %s",
+                        self.path, count, len(scan.bad), lost, skipped, self.salvaged_copy)
+        elif self.torn_bytes:
+            log.warning("%s: skipped a torn last record (%d bytes at offset %d, %s) after "
+                        "%d records", self.path, self.torn_bytes, torn, scan.bad[-1][1], count)
         self.compact(store)
         return count
+
+    def _keep_copy(self) -> str:
+        """Copy the log to a new ``wal.log.corrupt-N`` (fsync'd); return its path."""
+        n = 1
+        while os.path.exists(f"{self.path}.corrupt-{n}"):
+            n += 1
+        dest = f"{self.path}.corrupt-{n}"
+        with open(self.path, "rb") as src, open(dest, "xb") as out:
+            while True:
+                chunk = src.read(1 << 20)
+                if not chunk:
+                    break
+                out.write(chunk)
+            out.flush()
+            if self.fsync:
+                os.fsync(out.fileno())
+        if self.fsync:
+            _fsync_dir(self.directory)
+        return dest
 
     def compact(self, store: Any) -> None:
         """Rewrite the log as a snapshot of ``store`` (atomically, via rename)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from numbers import Integral
-from typing import Any, Iterable, List, Mapping, Optional
+from typing import Any, Iterable, List, Mapping, Optional, Tuple
 
 __all__ = [
     "to_bytes", "opt_bytes", "columns", "column", "put_column", "value", "put_data",
@@ -106,7 +106,7 @@ def value(val: Any, col: bytes, name: str = "data") -> bytes:
     raise TypeError(f"value of column {col!r} in '{name}' must be bytes, not {_kind(val)}")
 
 
-def put_data(data: Any, name: str = "data") -> List[tuple]:
+def put_data(data: Any, name: str = "data") -> List[Tuple[bytes, bytes]]:
     """A ``{column: value}`` mapping as a list of ``(column_bytes, value_bytes)``."""
     if type(data) is not dict and not isinstance(data, Mapping):
         raise TypeError(f"'{name}' must be a dict of column -> value, not {_kind(data)}")
@@ -143,12 +143,12 @@ def integer(val: Any, name: str, minimum: Optional[int] = None,
     """An int (not a bool) within [minimum, maximum]."""
     if isinstance(val, bool) or not isinstance(val, Integral):
         raise TypeError(f"'{name}' must be an integer, not {_kind(val)}")
-    val = int(val)
-    if minimum is not None and val < minimum:
-        raise ValueError(f"'{name}' must be >= {minimum}, not {val}")
-    if maximum is not None and val > maximum:
-        raise ValueError(f"'{name}' must be <= {maximum}, not {val}")
-    return val
+    num = int(val)
+    if minimum is not None and num < minimum:
+        raise ValueError(f"'{name}' must be >= {minimum}, not {num}")
+    if maximum is not None and num > maximum:
+        raise ValueError(f"'{name}' must be <= {maximum}, not {num}")
+    return num
 
 
 def timestamp(val: Any, name: str = "timestamp") -> Optional[int]:

@@ -34,7 +34,7 @@ from zope.interface import implementer
 
 from thriftpy2.thrift import TApplicationException
 from twisted.internet import defer
-from twisted.internet.interfaces import IDelayedCall, IPushProducer, IReactorTime
+from twisted.internet.interfaces import IPushProducer, IReactorTime
 from twisted.internet.protocol import Factory, Protocol
 from twisted.python.failure import Failure
 
@@ -77,6 +77,9 @@ class HBaseServerProtocol(Protocol):
     (default: ``reactor``) times ``message_timeout``.
     """
 
+    # a TCP transport in practice: a consumer with pause/resume and abort
+    transport: Any
+
     def __init__(self, handler: Any, transport: str = "buffered", protocol: str = "binary",
                  max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
                  methods: Optional[Dict[str, MethodSpec]] = None,
@@ -85,11 +88,13 @@ class HBaseServerProtocol(Protocol):
                  clock: Optional[IReactorTime] = None) -> None:
         _check_timeout(message_timeout, "message_timeout")
         if reactor is None:
-            from twisted.internet import reactor  # type: ignore[no-redef]
-        self._reactor = reactor
-        self._clock = reactor if clock is None else clock
+            from twisted.internet import reactor as default_reactor
+            reactor = default_reactor
+        # Any: Twisted's interfaces are zope Interfaces, which mypy reads wrongly
+        self._reactor: Any = reactor
+        self._clock: Any = reactor if clock is None else clock
         self.message_timeout = message_timeout
-        self._deadline: Optional[IDelayedCall] = None
+        self._deadline: Optional[Any] = None
         # why reading is paused: backlog being served / client not reading replies
         self._write_paused = False
         self._reading_paused = False
@@ -221,7 +226,7 @@ class HBaseServerProtocol(Protocol):
         self._cancel_deadline()
         self.transport.loseConnection()
 
-    def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[override]
+    def connectionLost(self, reason: Optional[Failure] = None) -> None:
         self._closed = True
         self._queue.clear()
         self._replies.clear()
@@ -245,12 +250,13 @@ class HBaseServerProtocol(Protocol):
             slot = [None]
             self._replies.append(slot)
         method = getattr(self.handler, name, None) if spec is not None else None
-        if method is None:
+        if method is None or spec is None:
             self._fill(slot, self._exception(
                 name, seqid, TApplicationException(
                     TApplicationException.UNKNOWN_METHOD, f"Invalid method name: '{name}'")))
             return
-        d = defer.maybeDeferred(method, *[getattr(args, a) for a in spec.arg_names])
+        d: defer.Deferred[Any] = defer.maybeDeferred(
+            method, *[getattr(args, a) for a in spec.arg_names])
         if oneway:
             d.addErrback(lambda f: log.error("oneway %s failed: %s", name, f.getErrorMessage()))
             return
@@ -286,7 +292,7 @@ class HBaseServerProtocol(Protocol):
             app = exc
         else:
             if not isinstance(exc, Exception):  # pragma: no cover - BaseException
-                raise failure.value
+                failure.raiseException()
             log.error("%s raised %s", spec.name, failure.getTraceback())
             app = TApplicationException(TApplicationException.INTERNAL_ERROR, str(exc))
         return self._exception(spec.name, seqid, app)
@@ -299,9 +305,13 @@ class HBaseServerProtocol(Protocol):
             return
         slot[0] = self._framed and frame(data) or data
         replies = self._replies
-        out = []
-        while replies and replies[0][0] is not None:
-            out.append(replies.popleft()[0])
+        out: List[bytes] = []
+        while replies:
+            ready = replies[0][0]
+            if ready is None:
+                break
+            replies.popleft()
+            out.append(ready)
         if out:
             self.transport.write(b"".join(out) if len(out) > 1 else out[0])
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Optional, Sequence
+from typing import Any, List, Optional, Sequence, Tuple
 
 
-def parse_split(text: str) -> tuple:
+def parse_split(text: str) -> Tuple[bytes, List[bytes]]:
     """``TABLE:KEY,KEY`` -> ``(b"TABLE", [b"KEY", b"KEY"])``."""
     table, sep, keys = text.rpartition(":")
     if not sep or not table:
@@ -49,11 +49,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from twisted.internet import reactor
+    from twisted.internet import reactor as default_reactor
 
     from txhbase.server import listen
     from txhbase.server.wal import LogCorrupted
 
+    reactor: Any = default_reactor  # zope interfaces confuse mypy
     try:
         srv = listen(args.port, args.host, reactor=reactor, transport=args.transport,
                      protocol=args.protocol, data_dir=args.data_dir,

@@ -37,16 +37,19 @@ _LEN = struct.Struct(">I")
 _I64 = struct.Struct(">q")
 MAX_RECORD = 1 << 30
 
+#: one store mutation as logged: a tuple of bytes / int / str / bool / None / tuples
+Record = Tuple[Any, ...]
+
 
 # ---- a small tagged encoding for tuples of bytes / int / str / bool / None ----
 
 def encode(value: Any) -> bytes:
-    out: list = []
+    out: List[bytes] = []
     _enc(value, out)
     return b"".join(out)
 
 
-def _enc(v: Any, out: list) -> None:
+def _enc(v: Any, out: List[bytes]) -> None:
     if v is None:
         out.append(b"N")
     elif v is True:
@@ -80,7 +83,7 @@ def decode(data: bytes) -> Any:
     return value
 
 
-def _dec(data: bytes, pos: int) -> tuple:
+def _dec(data: bytes, pos: int) -> Tuple[Any, int]:
     tag = data[pos:pos + 1]
     pos += 1
     if tag == b"N":
@@ -136,7 +139,7 @@ class LogCorrupted(Exception):
             f"replays every record that verifies")
 
 
-def _check_record(data: bytes, pos: int) -> Union[Tuple[tuple, int], str]:
+def _check_record(data: bytes, pos: int) -> Union[Tuple[Record, int], str]:
     """``(record, end)`` if a whole record that verifies starts at ``pos``, else why not."""
     n = len(data)
     if pos + _HEADER.size > n:
@@ -181,7 +184,7 @@ class Scan:
 
     def __init__(self, data: bytes) -> None:
         self.size = len(data)
-        self.records: List[Tuple[tuple, int, int]] = []
+        self.records: List[Tuple[Record, int, int]] = []
         self.bad: List[Tuple[int, str, Optional[int]]] = []
         pos = 0
         while pos < self.size:
@@ -216,7 +219,7 @@ class Scan:
         return sum(1 for _, start, _ in self.records if start < offset)
 
 
-def read_records(data: bytes) -> Iterator[tuple]:
+def read_records(data: bytes) -> Iterator[Tuple[Record, int]]:
     """Yield ``(record, end_offset)`` up to the first record that does not verify."""
     pos = 0
     while pos < len(data):
@@ -260,8 +263,8 @@ class WriteAheadLog:
         self.clock = clock
         self.fsync = fsync
         self._file: Optional[Any] = None
-        self._buffer: list = []
-        self._waiters: list = []
+        self._buffer: List[bytes] = []
+        self._waiters: List["defer.Deferred[None]"] = []
         self._scheduled: Any = None
         self.records_replayed = 0
         self.torn_bytes = 0
@@ -375,7 +378,7 @@ class WriteAheadLog:
         store.on_record = self.append
         self._store = store
 
-    def append(self, record: tuple) -> None:
+    def append(self, record: Record) -> None:
         data = frame_record(record)
         self.appended_bytes += len(data)
         self._buffer.append(data)
@@ -385,11 +388,11 @@ class WriteAheadLog:
         if self._scheduled is None:
             self._scheduled = self.clock.callLater(0, self.flush)
 
-    def sync(self) -> defer.Deferred:
+    def sync(self) -> "defer.Deferred[None]":
         """A Deferred fired when everything appended so far is on disk."""
         if not self._buffer and not self._waiters:
             return defer.succeed(None)
-        d: defer.Deferred = defer.Deferred()
+        d: defer.Deferred[None] = defer.Deferred()
         self._waiters.append(d)
         self._schedule()
         return d

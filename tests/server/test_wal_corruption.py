@@ -47,7 +47,7 @@ def logged(tmp_path):
     log.close()
     with open(log.path, "rb") as f:
         data = f.read()
-    starts = [start for _, start, _ in wal.Scan(data).records]
+    starts = [item[1] for item in wal.scan(data)]
     assert len(starts) == N + 1
     return tmp_path, log.path, starts
 

@@ -25,7 +25,7 @@ import logging
 import os
 import struct
 import zlib
-from typing import Any, Iterator, List, Optional, Tuple, Union
+from typing import Any, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 from twisted.internet import defer
 
@@ -174,49 +174,33 @@ def _resync(data: bytes, pos: int) -> Optional[int]:
     return None
 
 
-class Scan:
-    """What verifying a whole log found.
+class Bad(NamedTuple):
+    """A stretch of the log that does not verify, from ``offset`` to ``next_good``
+    (the next record that verifies; None when none does: a torn tail)."""
 
-    ``records``: ``(record, start, end)`` for each record that verifies, in
-    order; ``bad``: ``(offset, reason, next_good)`` for each stretch that does
-    not, ``next_good`` None when nothing after it verifies (a torn tail).
-    """
+    offset: int
+    reason: str
+    next_good: Optional[int]
 
-    def __init__(self, data: bytes) -> None:
-        self.size = len(data)
-        self.records: List[Tuple[Record, int, int]] = []
-        self.bad: List[Tuple[int, str, Optional[int]]] = []
-        pos = 0
-        while pos < self.size:
-            got = _check_record(data, pos)
-            if isinstance(got, str):
-                nxt = _resync(data, pos + 1)
-                self.bad.append((pos, got, nxt))
-                if nxt is None:
-                    break
-                pos = nxt
-                continue
-            rec, end = got
-            self.records.append((rec, pos, end))
-            pos = end
 
-    @property
-    def torn_tail(self) -> Optional[int]:
-        """Offset of a torn last record (nothing after it verifies), or None."""
-        if self.bad and self.bad[-1][2] is None:
-            return self.bad[-1][0]
-        return None
-
-    @property
-    def corruption(self) -> Optional[Tuple[int, str, int]]:
-        """The first bad stretch that records verifying after it, or None."""
-        for off, reason, nxt in self.bad:
-            if nxt is not None:
-                return off, reason, nxt
-        return None
-
-    def records_before(self, offset: int) -> int:
-        return sum(1 for _, start, _ in self.records if start < offset)
+def scan(data: bytes) -> Iterator[Union[Tuple[Record, int, int], Bad]]:
+    """Walk a whole log: ``(record, start, end)`` for each record that
+    verifies, a ``Bad`` for each stretch that does not, resynchronising after
+    it at the next record that verifies (the walk ends after a torn tail)."""
+    pos = 0
+    size = len(data)
+    while pos < size:
+        got = _check_record(data, pos)
+        if isinstance(got, str):
+            nxt = _resync(data, pos + 1)
+            yield Bad(pos, got, nxt)
+            if nxt is None:
+                return
+            pos = nxt
+            continue
+        rec, end = got
+        yield rec, pos, end
+        pos = end
 
 
 def read_records(data: bytes) -> Iterator[Tuple[Record, int]]:
@@ -278,7 +262,8 @@ class WriteAheadLog:
     def recover(self, store: Any, mode: str = "strict") -> int:
         """Verify and replay the log into ``store``, then compact; return records replayed.
 
-        ``mode`` ``"strict"``: raise ``LogCorrupted`` (changing no file) if
+        ``mode`` ``"strict"``: raise ``LogCorrupted`` (changing no file; the
+        store then holds the records before the corruption: discard it) if
         the log is corrupt anywhere but in a torn last record; ``"salvage"``:
         copy the log aside, then replay every record that verifies.
         """
@@ -288,19 +273,25 @@ class WriteAheadLog:
         if os.path.exists(self.path):
             with open(self.path, "rb") as f:
                 data = f.read()
-        scan = Scan(data)
-        corrupt = scan.corruption
-        if corrupt is not None and mode == "strict":
-            off, reason, nxt = corrupt
-            raise LogCorrupted(self.path, off, reason, scan.records_before(off), nxt)
-        os.makedirs(self.directory, exist_ok=True)
-        if corrupt is not None:
-            self.salvaged_copy = self._keep_copy()
         count = skipped = 0
+        bad: List[Bad] = []
+        torn: Optional[Bad] = None
         saved, store.on_record = store.on_record, None
         try:
-            for rec, start, _ in scan.records:
-                if corrupt is None:
+            # one streaming pass: records are applied as they verify (holding
+            # them all first would make the garbage collector walk them all)
+            for item in scan(data):
+                if isinstance(item, Bad):
+                    if item.next_good is None:
+                        torn = item
+                    elif mode == "strict":
+                        raise LogCorrupted(self.path, item.offset, item.reason,
+                                           count, item.next_good)
+                    else:
+                        bad.append(item)
+                    continue
+                rec, start, _ = item
+                if not bad:
                     store.apply_record(rec)
                 else:
                     try:
@@ -313,18 +304,20 @@ class WriteAheadLog:
                 count += 1
         finally:
             store.on_record = saved
+        os.makedirs(self.directory, exist_ok=True)
         self.records_replayed = count
-        torn = scan.torn_tail
-        self.torn_bytes = scan.size - torn if torn is not None else 0
-        if corrupt is not None:
-            lost = sum((nxt if nxt is not None else scan.size) - off
-                       for off, _, nxt in scan.bad)
+        self.torn_bytes = len(data) - torn.offset if torn is not None else 0
+        if bad:
+            self.salvaged_copy = self._keep_copy()
+            lost = sum((b.next_good or len(data)) - b.offset for b in bad) + self.torn_bytes
             log.warning("%s: salvaged %d records, skipped %d bad stretches (%d bytes) and %d "
                         "records that no longer applied; the original log is kept as %s",
-                        self.path, count, len(scan.bad), lost, skipped, self.salvaged_copy)
-        elif self.torn_bytes:
+                        self.path, count, len(bad) + (torn is not None), lost, skipped,
+                        self.salvaged_copy)
+        elif torn is not None:
             log.warning("%s: skipped a torn last record (%d bytes at offset %d, %s) after "
-                        "%d records", self.path, self.torn_bytes, torn, scan.bad[-1][1], count)
+                        "%d records", self.path, self.torn_bytes, torn.offset, torn.reason,
+                        count)
         self.compact(store)
         return count
 

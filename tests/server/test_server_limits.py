@@ -119,3 +119,46 @@ def test_cli_options():
     assert args.message_timeout == 30.0 and args.wal_recovery == "salvage"
     args = build_parser().parse_args([])
     assert args.message_timeout is None and args.wal_recovery == "strict"
+
+
+@pytest_twisted.inlineCallbacks
+def test_a_paused_connection_still_closes_on_stop_once_its_replies_are_read():
+    """A transport does not close while a paused producer is registered: the
+    server unregisters it first, so stop() (or an idle close) still closes a
+    connection that was held back, once its written replies are read."""
+    reactor = _reactor()
+    srv = listen(0)
+    hog = socket.socket()
+    try:
+        srv.handler.createTable(b"t", [cd(b"cf")])
+        yield defer.maybeDeferred(srv.handler.mutateRow, b"t", b"big",
+                                  [put(b"cf:q", b"x" * 100_000)], {})
+        hog.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        hog.connect((srv.host, srv.port))
+        hog.sendall(b"".join(call_bytes("getRow", i, (b"t", b"big", {}), "buffered", "binary")
+                             for i in range(200)))
+        for _ in range(500):
+            if any(p._write_paused for p in srv._factory.connections):
+                break
+            yield _pause(reactor, 0.01)
+        assert any(p._write_paused for p in srv._factory.connections)
+        stopped = srv.stop()
+        hog.setblocking(False)
+        eof = False
+        for _ in range(1000):
+            try:
+                while True:
+                    data = hog.recv(1 << 20)
+                    if not data:
+                        eof = True
+                        break
+            except BlockingIOError:
+                pass
+            if eof:
+                break
+            yield _pause(reactor, 0.01)
+        assert eof
+        yield stopped
+    finally:
+        hog.close()
+        yield srv.stop()

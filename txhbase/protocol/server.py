@@ -219,12 +219,23 @@ class HBaseServerProtocol(Protocol):
             self._draining = False
         self._update_reading()
 
-    def _drop(self, e: Exception) -> None:
-        log.warning("dropping client connection: %s", e)
+    def close(self) -> None:
+        """Close once the replies already written are sent.
+
+        The producer is unregistered first: a transport does not close while
+        a paused producer is registered (it would wait for it forever).
+        """
         self._closed = True
         self._queue.clear()
         self._cancel_deadline()
-        self.transport.loseConnection()
+        if self.transport is not None:
+            if getattr(self.transport, "producer", None) is self:
+                self.transport.unregisterProducer()
+            self.transport.loseConnection()
+
+    def _drop(self, e: Exception) -> None:
+        log.warning("dropping client connection: %s", e)
+        self.close()
 
     def connectionLost(self, reason: Optional[Failure] = None) -> None:
         self._closed = True

@@ -57,7 +57,7 @@ class _GatewayProtocol(HBaseServerProtocol):
 
     def _idle_close(self) -> None:
         log.debug("closing a connection idle for %.1f s", self.factory.idle_timeout)
-        self.transport.loseConnection()
+        self.close()
 
     def dataReceived(self, data: bytes) -> None:
         if self._idle is not None:
@@ -120,8 +120,7 @@ class RunningServer:
             return self._stopped
         d = defer.maybeDeferred(self._port.stopListening)
         for p in list(self._factory.connections):
-            if p.transport is not None:
-                p.transport.loseConnection()
+            p.close()
 
         def done(_: Any) -> None:
             self.handler.close_all_scanners()

@@ -134,6 +134,24 @@ def test_a_call_dribbled_slower_than_the_message_timeout_is_closed(transport, pr
     assert not clock.getDelayedCalls()
 
 
+def test_a_steady_pipeline_whose_chunks_end_mid_call_is_not_timed_out():
+    """Each chunk completes a call and starts the next: every call arrives
+    whole within the deadline, though some call is always partial."""
+    clock = task.Clock()
+    h = Handler()
+    p = HBaseServerFactory(h, reactor=clock, clock=clock,
+                           message_timeout=10).buildProtocol(None)
+    tr = StringTransport()
+    p.makeConnection(tr)
+    stream = b"".join(call_bytes("getTableNames", i, (), "buffered", "binary")
+                      for i in range(30))
+    step = len(stream) // 30 + 3  # chunk boundaries drift through the calls
+    for i in range(0, len(stream), step):
+        p.dataReceived(stream[i:i + step])
+        clock.advance(6)
+    assert not tr.disconnecting and len(h.calls) == 30
+
+
 def test_message_timeout_is_validated_and_off_by_default():
     clock = task.Clock()
     p = HBaseServerFactory(Handler(), reactor=clock).buildProtocol(None)

@@ -119,11 +119,13 @@ class HBaseServerProtocol(Protocol):
         if self._closed:
             return
         try:
-            self._queue.extend(self._decoder.feed(data))
+            calls = self._decoder.feed(data)
         except ProtocolError as e:
             self._drop(e)
             return
-        self._watch_partial()
+        self._queue.extend(calls)
+        # a call completed: the bytes still buffered began a new one just now
+        self._watch_partial(restart=bool(calls))
         if not self._draining and not self._write_paused:
             self._drain()
 
@@ -165,11 +167,14 @@ class HBaseServerProtocol(Protocol):
 
     # -- the per-message deadline ---------------------------------------------
 
-    def _watch_partial(self) -> None:
-        """Start the deadline when part of a call is buffered; cancel it when none is."""
+    def _watch_partial(self, restart: bool = False) -> None:
+        """Start the deadline when part of a call is buffered (``restart``: a new
+        call began); cancel it when none is."""
         if self.message_timeout is None or self._closed:
             return
         if self._decoder.buffered:
+            if restart:
+                self._cancel_deadline()
             if self._deadline is None and not self._reading_paused:
                 self._deadline = self._clock.callLater(self.message_timeout, self._too_slow)
         else:

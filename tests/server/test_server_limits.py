@@ -121,13 +121,16 @@ def test_cli_options():
     assert args.message_timeout is None and args.wal_recovery == "strict"
 
 
+@pytest.mark.parametrize("how", ["stop", "idle"])
 @pytest_twisted.inlineCallbacks
-def test_a_paused_connection_still_closes_on_stop_once_its_replies_are_read():
-    """A transport does not close while a paused producer is registered: the
-    server unregisters it first, so stop() (or an idle close) still closes a
-    connection that was held back, once its written replies are read."""
+def test_a_client_that_never_reads_cannot_hold_its_connection(how):
+    """A transport does not close while a paused producer is registered, nor
+    before its unsent data is read: stop() and the idle timeout abort a
+    connection whose client stopped reading (before: it stayed open, in the
+    server's connections, for as long as the client kept it)."""
     reactor = _reactor()
-    srv = listen(0)
+    clock = task.Clock()
+    srv = listen(0, clock=clock, idle_timeout=60)
     hog = socket.socket()
     try:
         srv.handler.createTable(b"t", [cd(b"cf")])
@@ -135,6 +138,13 @@ def test_a_paused_connection_still_closes_on_stop_once_its_replies_are_read():
                                   [put(b"cf:q", b"x" * 100_000)], {})
         hog.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         hog.connect((srv.host, srv.port))
+        for _ in range(500):
+            if srv._factory.connections:
+                break
+            yield _pause(reactor, 0.01)
+        # a small kernel send buffer, so the stalled replies cannot all leave
+        for p in srv._factory.connections:
+            p.transport.getHandle().setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
         hog.sendall(b"".join(call_bytes("getRow", i, (b"t", b"big", {}), "buffered", "binary")
                              for i in range(200)))
         for _ in range(500):
@@ -142,23 +152,31 @@ def test_a_paused_connection_still_closes_on_stop_once_its_replies_are_read():
                 break
             yield _pause(reactor, 0.01)
         assert any(p._write_paused for p in srv._factory.connections)
-        stopped = srv.stop()
-        hog.setblocking(False)
-        eof = False
-        for _ in range(1000):
-            try:
-                while True:
-                    data = hog.recv(1 << 20)
-                    if not data:
-                        eof = True
-                        break
-            except BlockingIOError:
-                pass
-            if eof:
+        if how == "stop":
+            stopped = srv.stop()
+        else:
+            clock.advance(61)
+        for _ in range(500):
+            if not srv._factory.connections:
                 break
             yield _pause(reactor, 0.01)
-        assert eof
-        yield stopped
+        assert not srv._factory.connections
+        if how == "stop":
+            yield stopped
     finally:
         hog.close()
+        yield srv.stop()
+
+
+@pytest_twisted.inlineCallbacks
+def test_stop_still_delivers_written_replies_to_a_reading_client():
+    reactor = _reactor()
+    srv = listen(0)
+    try:
+        client = yield connect(reactor, srv.host, srv.port)
+        lost = client.notify_lost()
+        assert (yield client.call("getTableNames")) == []
+        yield srv.stop()
+        yield lost
+    finally:
         yield srv.stop()

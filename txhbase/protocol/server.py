@@ -225,18 +225,24 @@ class HBaseServerProtocol(Protocol):
         self._update_reading()
 
     def close(self) -> None:
-        """Close once the replies already written are sent.
+        """Close once the replies already written are sent, or at once (abort)
+        if the client has stopped reading them: they could not be delivered,
+        and waiting would let that client hold the connection forever.
 
         The producer is unregistered first: a transport does not close while
         a paused producer is registered (it would wait for it forever).
         """
+        stalled = self._write_paused
         self._closed = True
         self._queue.clear()
         self._cancel_deadline()
         if self.transport is not None:
             if getattr(self.transport, "producer", None) is self:
                 self.transport.unregisterProducer()
-            self.transport.loseConnection()
+            if stalled:
+                self.transport.abortConnection()
+            else:
+                self.transport.loseConnection()
 
     def _drop(self, e: Exception) -> None:
         log.warning("dropping client connection: %s", e)

@@ -8,13 +8,14 @@ stack trace.  Names (rows, columns, tables) may be ``bytes`` or ``str``
 """
 from __future__ import annotations
 
+import math
 from numbers import Integral
-from typing import Any, Iterable, List, Mapping, Optional
+from typing import Any, Iterable, List, Mapping, Optional, Tuple
 
 __all__ = [
     "to_bytes", "opt_bytes", "columns", "column", "put_column", "value", "put_data",
     "put_mutations", "timestamp", "positive_int", "opt_positive_int", "integer", "timeout", "ttl",
-    "boolean", "row_list",
+    "boolean", "flags", "row_list", "counter_column",
 ]
 
 #: Thrift i32 / i64 ranges the server accepts.
@@ -44,8 +45,29 @@ def opt_bytes(value: Any, name: str) -> Optional[bytes]:
 
 
 def column(value: Any, name: str = "column") -> bytes:
-    """A column name (``cf``, ``cf:`` or ``cf:q``) as bytes."""
-    return to_bytes(value, name)
+    """A column to read or delete (``cf``, ``cf:`` or ``cf:q``) as bytes.
+
+    The family must not be empty: ``b''`` and ``b':q'`` would only fail on
+    the server (or, for a delete, match nothing), so they are refused here.
+    """
+    col = to_bytes(value, name)
+    if not col:
+        raise ValueError(f"'{name}' is empty (give a family 'cf' or a column 'cf:q')")
+    if col[:1] == b":":
+        raise ValueError(f"'{name}' {col!r} has an empty family name")
+    return col
+
+
+def counter_column(value: Any, name: str = "column") -> bytes:
+    """A counter column as sent: ``cf:q``, or a bare family ``cf`` meaning the
+    family's empty qualifier, sent as ``cf:``.
+
+    HBase's ``atomicIncrement`` reads ``cf`` as ``cf:`` but ``incrementRows``
+    fails on it with a NullPointerException; sending ``cf:`` gives the
+    counter calls one meaning on every path.
+    """
+    col = column(value, name)
+    return col if b":" in col else col + b":"
 
 
 def put_column(value: Any, name: str = "data") -> bytes:
@@ -65,7 +87,7 @@ def columns(value: Any, name: str = "columns") -> Optional[List[bytes]]:
         return None
     if not isinstance(value, (list, tuple)):
         raise TypeError(f"'{name}' must be a tuple or list, not {_kind(value)}")
-    return [to_bytes(c, f"{name}[{i}]") for i, c in enumerate(value)]
+    return [column(c, f"{name}[{i}]") for i, c in enumerate(value)]
 
 
 def row_list(value: Any, name: str = "rows") -> List[bytes]:
@@ -84,7 +106,7 @@ def value(val: Any, col: bytes, name: str = "data") -> bytes:
     raise TypeError(f"value of column {col!r} in '{name}' must be bytes, not {_kind(val)}")
 
 
-def put_data(data: Any, name: str = "data") -> List[tuple]:
+def put_data(data: Any, name: str = "data") -> List[Tuple[bytes, bytes]]:
     """A ``{column: value}`` mapping as a list of ``(column_bytes, value_bytes)``."""
     if type(data) is not dict and not isinstance(data, Mapping):
         raise TypeError(f"'{name}' must be a dict of column -> value, not {_kind(data)}")
@@ -121,12 +143,12 @@ def integer(val: Any, name: str, minimum: Optional[int] = None,
     """An int (not a bool) within [minimum, maximum]."""
     if isinstance(val, bool) or not isinstance(val, Integral):
         raise TypeError(f"'{name}' must be an integer, not {_kind(val)}")
-    val = int(val)
-    if minimum is not None and val < minimum:
-        raise ValueError(f"'{name}' must be >= {minimum}, not {val}")
-    if maximum is not None and val > maximum:
-        raise ValueError(f"'{name}' must be <= {maximum}, not {val}")
-    return val
+    num = int(val)
+    if minimum is not None and num < minimum:
+        raise ValueError(f"'{name}' must be >= {minimum}, not {num}")
+    if maximum is not None and num > maximum:
+        raise ValueError(f"'{name}' must be <= {maximum}, not {num}")
+    return num
 
 
 def timestamp(val: Any, name: str = "timestamp") -> Optional[int]:
@@ -165,6 +187,8 @@ def ttl(val: Any, name: str = "ttl") -> Optional[int]:
         raise TypeError(f"'{name}' must be a number of seconds or None, not {_kind(val)}")
     if not val > 0:
         raise ValueError(f"'{name}' must be > 0 seconds, not {val!r}")
+    if not math.isfinite(val):
+        raise ValueError(f"'{name}' must be a finite number of seconds, not {val!r}")
     ms = int(round(val * 1000))
     if ms > I64_MAX:
         raise ValueError(f"'{name}' is too large: {val!r}")
@@ -176,6 +200,13 @@ def boolean(val: Any, name: str) -> bool:
     if not isinstance(val, bool):
         raise TypeError(f"'{name}' must be a bool, not {_kind(val)}")
     return val
+
+
+def flags(**named: Any) -> None:
+    """Each keyword argument must be a bool (``include_timestamp='no'`` is a
+    TypeError, not a true value)."""
+    for name, val in named.items():
+        boolean(val, name)
 
 
 def names(values: Iterable[Any], name: str) -> List[bytes]:

@@ -100,7 +100,7 @@ class Batch:
         self._table = table
         self._timestamp = timestamp
         self._batch_size = batch_size
-        self._transaction = bool(transaction)
+        self._transaction = _validate.boolean(transaction, "transaction")
         self._wal = _validate.boolean(wal, "wal")
         self._timeout = _validate.timeout(timeout)
         self._families: Optional[List[bytes]] = None
@@ -136,6 +136,8 @@ class Batch:
             wal = _validate.boolean(wal, "wal")
             muts = [hbase.Mutation(isDelete=False, column=c, value=v, writeToWAL=wal)
                     for c, v in items]
+        if not muts:  # an empty put buffers nothing (HBase would skip it)
+            return defer.succeed(None)
         buffered = self._mutations.get(row)
         if buffered is None:
             self._mutations[row] = muts
@@ -168,7 +170,7 @@ class Batch:
         """Buffer an increment of a counter column (sent with ``incrementRows``,
         which returns no values: the Deferred fires with None)."""
         row = _validate.to_bytes(row, "row")
-        column = _validate.column(column)
+        column = _validate.counter_column(column)
         value = _validate.integer(value, "value", _validate.I64_MIN, _validate.I64_MAX)
         self._increments.append(hbase.TIncrement(table=self._table.name, row=row,
                                                  column=column, ammount=value))

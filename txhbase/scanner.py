@@ -99,6 +99,8 @@ class ScanSpec:
         cols = _validate.columns(columns)
         filt = _validate.opt_bytes(filter, "filter")
         ts = _validate.timestamp(timestamp)
+        _validate.flags(include_timestamp=include_timestamp, sorted_columns=sorted_columns,
+                        reverse=reverse)
         if prefix is not None:
             if start is not None or stop is not None:
                 raise TypeError("'row_prefix' cannot be combined with 'row_start' or 'row_stop'")

@@ -76,6 +76,7 @@ class Table:
             row = _validate.to_bytes(row, "row")
         cols = None if columns is None else _validate.columns(columns)
         ts = None if timestamp is None else _validate.timestamp(timestamp)
+        _validate.flags(include_timestamp=include_timestamp)
         if timeout is not None:
             timeout = _validate.timeout(timeout)
         if ts is None:
@@ -97,6 +98,7 @@ class Table:
         keys = _validate.row_list(rows)
         cols = _validate.columns(columns)
         ts = _validate.timestamp(timestamp)
+        _validate.flags(include_timestamp=include_timestamp)
         timeout = _validate.timeout(timeout)
         if not keys:
             return defer.succeed([])
@@ -123,6 +125,7 @@ class Table:
             raise ValueError("'versions' argument must be at least 1 (or None)")
         versions = min(versions, _validate.I32_MAX)
         ts = _validate.timestamp(timestamp)
+        _validate.flags(include_timestamp=include_timestamp)
         timeout = _validate.timeout(timeout)
         if ts is None:
             d = self._call("getVer", self.name, row, column, versions, {}, timeout=timeout)
@@ -222,7 +225,9 @@ class Table:
         """Store ``data`` (``{b'cf:q': b'value'}``) in ``row``; fires with None.
 
         ``ttl`` (seconds) is a per-put time to live, sent as HBase's ``_ttl``
-        attribute. Fails with ``HBaseIOError`` (e.g. unknown family).
+        attribute. An empty ``data`` sends nothing and fires with None (HBase's
+        gateway would send nothing either). Fails with ``HBaseIOError`` (e.g.
+        unknown family).
         """
         if type(row) is not bytes:
             row = _validate.to_bytes(row, "row")
@@ -241,6 +246,8 @@ class Table:
             attributes[b"_ttl"] = _convert.pack_i64(_validate.ttl(ttl))
         if timeout is not None:
             timeout = _validate.timeout(timeout)
+        if not muts:  # nothing to write: HBase's gateway sends nothing either
+            return defer.succeed(None)
         if ts is None:
             d = self._call("mutateRow", self.name, row, muts, attributes, timeout=timeout)
         else:
@@ -324,6 +331,7 @@ class Table:
         ``{column: new_value}`` (or ``(value, timestamp)``)."""
         row = _validate.to_bytes(row, "row")
         items = _validate.put_data(data)
+        _validate.flags(include_timestamp=include_timestamp)
         timeout = _validate.timeout(timeout)
         if not items:
             return defer.succeed({})
@@ -350,16 +358,20 @@ class Table:
                     timeout: Optional[float] = None) -> defer.Deferred:
         """Set a counter column to ``value`` (an 8-byte big-endian put); fires with None."""
         value = _validate.integer(value, "value", _validate.I64_MIN, _validate.I64_MAX)
-        return self.put(row, {column: _convert.pack_i64(value)}, timeout=timeout)
+        return self.put(row, {_validate.counter_column(column): _convert.pack_i64(value)},
+                        timeout=timeout)
 
     def counter_inc(self, row: Name, column: Name, value: int = 1, *,
                     timeout: Optional[float] = None) -> defer.Deferred:
         """Atomically add ``value`` to a counter; fires with the new value.
 
+        A bare family ``b'cf'`` is the family's empty qualifier (sent as
+        ``b'cf:'``, as in ``Batch.counter_inc``).
+
         Fails with ``HBaseIOError`` when the cell is not an 8-byte counter.
         """
         row = _validate.to_bytes(row, "row")
-        column = _validate.column(column)
+        column = _validate.counter_column(column)
         value = _validate.integer(value, "value", _validate.I64_MIN, _validate.I64_MAX)
         return self._call("atomicIncrement", self.name, row, column, value,
                           timeout=_validate.timeout(timeout))

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Optional, Union
 
 from twisted.internet import defer
 
-from txhbase.protocol.server import HBaseServerFactory, HBaseServerProtocol
+from txhbase.protocol.server import HBaseServerFactory, HBaseServerProtocol, _check_timeout
 from txhbase.server.handler import HBaseHandler
 from txhbase.server.store import Store
 
@@ -45,6 +45,7 @@ class _GatewayProtocol(HBaseServerProtocol):
         self._idle = None
         self.factory.connections.add(self)
         self._arm()
+        super().connectionMade()
 
     def _arm(self) -> None:
         timeout = self.factory.idle_timeout
@@ -56,9 +57,7 @@ class _GatewayProtocol(HBaseServerProtocol):
 
     def _idle_close(self) -> None:
         log.debug("closing a connection idle for %.1f s", self.factory.idle_timeout)
-        transport: Any = self.transport
-        if transport is not None:
-            transport.loseConnection()
+        self.close()
 
     def dataReceived(self, data: bytes) -> None:
         if self._idle is not None:
@@ -84,7 +83,7 @@ class _TrackingFactory(HBaseServerFactory):
 
     def buildProtocol(self, addr: Any) -> Any:
         p = _GatewayProtocol(self.handler, self.transport, self.protocol_name,
-                             self.max_message_size, reactor=self.reactor)
+                             self.max_message_size, **self.protocol_kwargs())
         p.factory = self
         return p
 
@@ -121,9 +120,7 @@ class RunningServer:
             return self._stopped
         d = defer.maybeDeferred(self._port.stopListening)
         for p in list(self._factory.connections):
-            transport: Any = p.transport
-            if transport is not None:
-                transport.loseConnection()
+            p.close()
 
         def done(_: Any) -> None:
             self.handler.close_all_scanners()
@@ -138,7 +135,9 @@ class RunningServer:
 def listen(port: int = 0, host: str = "127.0.0.1", *, reactor: Any = None,
            transport: str = "buffered", protocol: str = "binary",
            data_dir: Optional[str] = None, scanner_timeout: float = 60.0,
-           clock: Any = None, idle_timeout: Optional[float] = None) -> RunningServer:
+           clock: Any = None, idle_timeout: Optional[float] = None,
+           message_timeout: Optional[float] = None,
+           wal_recovery: str = "strict") -> RunningServer:
     """Start an embedded HBase Thrift1 gateway on ``host:port`` (0 = a free port).
 
     ``clock`` (an IReactorTime, default the reactor) gives server time and
@@ -146,7 +145,13 @@ def listen(port: int = 0, host: str = "127.0.0.1", *, reactor: Any = None,
     replays and then appends to a write-ahead log there.  ``idle_timeout``
     (seconds, default off) closes connections that send nothing for that
     long, as HBase's threadpool gateway does after 60 s, so clients' pools
-    can be tested against it.
+    can be tested against it.  ``message_timeout`` (seconds, default off)
+    closes a connection whose call is not received whole that long after its
+    first byte (a client dribbling bytes cannot hold a slot forever).
+    ``wal_recovery``: ``"strict"`` (default) refuses to start, with
+    ``wal.LogCorrupted`` naming the file and byte offset, if the log is
+    corrupt anywhere but in a torn last record; ``"salvage"`` keeps a copy of
+    the log and starts from every record that verifies.
     """
     if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
         raise ValueError(f"port must be an int in 0..65535, not {port!r}")
@@ -160,6 +165,9 @@ def listen(port: int = 0, host: str = "127.0.0.1", *, reactor: Any = None,
         raise ValueError("scanner_timeout must be >= 0")
     if idle_timeout is not None and idle_timeout <= 0:
         raise ValueError("idle_timeout must be > 0 (or None for no timeout)")
+    _check_timeout(message_timeout, "message_timeout")
+    if wal_recovery not in ("strict", "salvage"):
+        raise ValueError(f"wal_recovery must be 'strict' or 'salvage', not {wal_recovery!r}")
     if reactor is None:
         from twisted.internet import reactor  # noqa: N813
     if clock is None:
@@ -170,12 +178,12 @@ def listen(port: int = 0, host: str = "127.0.0.1", *, reactor: Any = None,
         from txhbase.server.wal import WriteAheadLog
 
         wal = WriteAheadLog(data_dir, clock=reactor)
-        wal.recover(store)
+        wal.recover(store, mode=wal_recovery)
         wal.attach(store)
     handler = HBaseHandler(store, clock=clock, scanner_timeout=scanner_timeout, wal=wal,
                            server_name=b"localhost")
     factory = _TrackingFactory(handler, transport, protocol, idle_timeout=idle_timeout,
-                               clock=clock, reactor=reactor)
+                               clock=clock, reactor=reactor, message_timeout=message_timeout)
     try:
         lp = reactor.listenTCP(port, factory, interface=host)
     except Exception:

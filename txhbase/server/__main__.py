@@ -8,10 +8,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Optional, Sequence
+from typing import Any, List, Optional, Sequence, Tuple
 
 
-def parse_split(text: str) -> tuple:
+def parse_split(text: str) -> Tuple[bytes, List[bytes]]:
     """``TABLE:KEY,KEY`` -> ``(b"TABLE", [b"KEY", b"KEY"])``."""
     table, sep, keys = text.rpartition(":")
     if not sep or not table:
@@ -34,6 +34,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds before an idle scanner expires")
     p.add_argument("--idle-timeout", type=float, default=None,
                    help="close connections idle this many seconds (HBase: 60)")
+    p.add_argument("--message-timeout", type=float, default=None,
+                   help="close a connection whose call has not arrived whole this many "
+                        "seconds after its first byte (default: no deadline)")
+    p.add_argument("--wal-recovery", choices=["strict", "salvage"], default="strict",
+                   help="strict (default): refuse to start if the write-ahead log is "
+                        "corrupt anywhere but in a torn last record; salvage: keep a copy "
+                        "of the log and start from every record that verifies")
     p.add_argument("--log-level", default="WARNING")
     return p
 
@@ -42,13 +49,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from twisted.internet import reactor
+    from twisted.internet import reactor as default_reactor
 
     from txhbase.server import listen
+    from txhbase.server.wal import LogCorrupted
 
-    srv = listen(args.port, args.host, reactor=reactor, transport=args.transport,
-                 protocol=args.protocol, data_dir=args.data_dir,
-                 scanner_timeout=args.scanner_timeout, idle_timeout=args.idle_timeout)
+    reactor: Any = default_reactor  # zope interfaces confuse mypy
+    try:
+        srv = listen(args.port, args.host, reactor=reactor, transport=args.transport,
+                     protocol=args.protocol, data_dir=args.data_dir,
+                     scanner_timeout=args.scanner_timeout, idle_timeout=args.idle_timeout,
+                     message_timeout=args.message_timeout, wal_recovery=args.wal_recovery)
+    except LogCorrupted as e:
+        print(f"txhbase.server: {e}", file=sys.stderr, flush=True)
+        return 2
+    except ValueError as e:  # an option out of range
+        print(f"txhbase.server: {e}", file=sys.stderr, flush=True)
+        return 2
     for table, keys in args.split:
         srv.split_table(table, keys)
     reactor.addSystemEventTrigger("before", "shutdown", srv.stop)

@@ -5,10 +5,19 @@ Every store mutation is one record: ``length (4 bytes BE) | crc32 (4 bytes BE)
 fsync'd together on the next turn (``sync()`` returns a Deferred fired after
 the fsync), so the handler acknowledges a mutation only once it is on disk.
 
-On start ``recover`` replays the log into the store and stops at the first
-torn or corrupt record (a crash mid-write leaves at most the last one torn;
-it was never acknowledged), then compacts: the store's snapshot is written
-to a new file, fsync'd and renamed over the log.
+On start ``recover`` verifies the whole log before touching anything:
+
+- a torn LAST record (a crash mid-write: no record after it verifies) was
+  never acknowledged; it is skipped with a warning;
+- a bad record followed by records that verify is corruption (a flipped bit,
+  a bad sector): acknowledged data would be lost, so in ``"strict"`` mode
+  (the default) ``LogCorrupted`` is raised, naming the file and the byte
+  offset, and no file is changed; in ``"salvage"`` mode (an explicit operator
+  choice) the log is first copied to ``wal.log.corrupt-N``, then every record
+  that verifies is replayed, resynchronising after each bad one.
+
+Then it compacts: the store's snapshot is written to a new file, fsync'd and
+renamed over the log (never over a corrupt log in strict mode).
 """
 from __future__ import annotations
 
@@ -16,7 +25,7 @@ import logging
 import os
 import struct
 import zlib
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 from twisted.internet import defer
 
@@ -28,16 +37,19 @@ _LEN = struct.Struct(">I")
 _I64 = struct.Struct(">q")
 MAX_RECORD = 1 << 30
 
+#: one store mutation as logged: a tuple of bytes / int / str / bool / None / tuples
+Record = Tuple[Any, ...]
+
 
 # ---- a small tagged encoding for tuples of bytes / int / str / bool / None ----
 
 def encode(value: Any) -> bytes:
-    out: list = []
+    out: List[bytes] = []
     _enc(value, out)
     return b"".join(out)
 
 
-def _enc(v: Any, out: list) -> None:
+def _enc(v: Any, out: List[bytes]) -> None:
     if v is None:
         out.append(b"N")
     elif v is True:
@@ -71,7 +83,7 @@ def decode(data: bytes) -> Any:
     return value
 
 
-def _dec(data: bytes, pos: int) -> tuple:
+def _dec(data: bytes, pos: int) -> Tuple[Any, int]:
     tag = data[pos:pos + 1]
     pos += 1
     if tag == b"N":
@@ -110,25 +122,96 @@ def frame_record(rec: Any) -> bytes:
     return _HEADER.pack(len(payload), zlib.crc32(payload)) + payload
 
 
-def read_records(data: bytes) -> Iterator[tuple]:
-    """Yield ``(record, end_offset)``; stop silently at a torn or corrupt record."""
-    pos = 0
+class LogCorrupted(Exception):
+    """The write-ahead log is corrupt before its last record: refusing to start."""
+
+    def __init__(self, path: str, offset: int, reason: str, records_before: int,
+                 next_good: int) -> None:
+        self.path = path
+        self.offset = offset
+        self.reason = reason
+        super().__init__(
+            f"write-ahead log {path} is corrupt at byte offset {offset} ({reason}); "
+            f"{records_before} records verify before it and another verifies at byte "
+            f"{next_good}, so acknowledged data would be lost: refusing to start, no file "
+            f"was changed. Restore the log from a backup, or start with --wal-recovery "
+            f"salvage (listen(wal_recovery='salvage')), which keeps a copy of the log and "
+            f"replays every record that verifies")
+
+
+def _check_record(data: bytes, pos: int) -> Union[Tuple[Record, int], str]:
+    """``(record, end)`` if a whole record that verifies starts at ``pos``, else why not."""
     n = len(data)
-    while pos + _HEADER.size <= n:
-        length, crc = _HEADER.unpack_from(data, pos)
-        start = pos + _HEADER.size
-        end = start + length
-        if length > MAX_RECORD or end > n:
-            return
-        payload = data[start:end]
-        if zlib.crc32(payload) != crc:
-            return
-        try:
-            rec = decode(payload)
-        except (ValueError, struct.error, UnicodeDecodeError):
-            return
-        yield rec, end
+    if pos + _HEADER.size > n:
+        return "record header cut short"
+    length, crc = _HEADER.unpack_from(data, pos)
+    start = pos + _HEADER.size
+    end = start + length
+    if length > MAX_RECORD or end > n:
+        return f"record length {length} runs past the end of the file"
+    payload = data[start:end]
+    if zlib.crc32(payload) != crc:
+        return "checksum mismatch"
+    try:
+        rec = decode(payload)
+    except (ValueError, struct.error, UnicodeDecodeError, IndexError) as e:
+        return f"undecodable record: {e}"
+    if not isinstance(rec, tuple):
+        return "record is not a tuple"
+    return rec, end
+
+
+def _resync(data: bytes, pos: int) -> Optional[int]:
+    """The offset of the next record that verifies at or after ``pos``, or None."""
+    # every record is a tuple, so its payload starts with the tag b"L": only
+    # offsets 8 bytes before an "L" can start one
+    hit = data.find(b"L", pos + _HEADER.size)
+    while hit != -1:
+        cand = hit - _HEADER.size
+        if not isinstance(_check_record(data, cand), str):
+            return cand
+        hit = data.find(b"L", hit + 1)
+    return None
+
+
+class Bad(NamedTuple):
+    """A stretch of the log that does not verify, from ``offset`` to ``next_good``
+    (the next record that verifies; None when none does: a torn tail)."""
+
+    offset: int
+    reason: str
+    next_good: Optional[int]
+
+
+def scan(data: bytes) -> Iterator[Union[Tuple[Record, int, int], Bad]]:
+    """Walk a whole log: ``(record, start, end)`` for each record that
+    verifies, a ``Bad`` for each stretch that does not, resynchronising after
+    it at the next record that verifies (the walk ends after a torn tail)."""
+    pos = 0
+    size = len(data)
+    while pos < size:
+        got = _check_record(data, pos)
+        if isinstance(got, str):
+            nxt = _resync(data, pos + 1)
+            yield Bad(pos, got, nxt)
+            if nxt is None:
+                return
+            pos = nxt
+            continue
+        rec, end = got
+        yield rec, pos, end
         pos = end
+
+
+def read_records(data: bytes) -> Iterator[Tuple[Record, int]]:
+    """Yield ``(record, end_offset)`` up to the first record that does not verify."""
+    pos = 0
+    while pos < len(data):
+        got = _check_record(data, pos)
+        if isinstance(got, str):
+            return
+        yield got
+        pos = got[1]
 
 
 def _fsync_dir(path: str) -> None:
@@ -164,40 +247,98 @@ class WriteAheadLog:
         self.clock = clock
         self.fsync = fsync
         self._file: Optional[Any] = None
-        self._buffer: list = []
-        self._waiters: list = []
+        self._buffer: List[bytes] = []
+        self._waiters: List["defer.Deferred[None]"] = []
         self._scheduled: Any = None
         self.records_replayed = 0
         self.torn_bytes = 0
+        #: where salvage kept the original log (None when it did not run)
+        self.salvaged_copy: Optional[str] = None
         self.snapshot_bytes = 0
         self.appended_bytes = 0
         self.compactions = 0
         self._store: Any = None
 
-    def recover(self, store: Any) -> int:
-        """Replay the log into ``store``, skip a torn tail, compact; return records replayed."""
-        os.makedirs(self.directory, exist_ok=True)
+    def recover(self, store: Any, mode: str = "strict") -> int:
+        """Verify and replay the log into ``store``, then compact; return records replayed.
+
+        ``mode`` ``"strict"``: raise ``LogCorrupted`` (changing no file; the
+        store then holds the records before the corruption: discard it) if
+        the log is corrupt anywhere but in a torn last record; ``"salvage"``:
+        copy the log aside, then replay every record that verifies.
+        """
+        if mode not in ("strict", "salvage"):
+            raise ValueError(f"mode must be 'strict' or 'salvage', not {mode!r}")
         data = b""
         if os.path.exists(self.path):
             with open(self.path, "rb") as f:
                 data = f.read()
-        good = 0
-        count = 0
+        count = skipped = 0
+        bad: List[Bad] = []
+        torn: Optional[Bad] = None
         saved, store.on_record = store.on_record, None
         try:
-            for rec, end in read_records(data):
-                store.apply_record(rec)
-                good = end
+            # one streaming pass: records are applied as they verify (holding
+            # them all first would make the garbage collector walk them all)
+            for item in scan(data):
+                if isinstance(item, Bad):
+                    if item.next_good is None:
+                        torn = item
+                    elif mode == "strict":
+                        raise LogCorrupted(self.path, item.offset, item.reason,
+                                           count, item.next_good)
+                    else:
+                        bad.append(item)
+                    continue
+                rec, start, _ = item
+                if not bad:
+                    store.apply_record(rec)
+                else:
+                    try:
+                        store.apply_record(rec)
+                    except Exception as e:  # e.g. a put whose table's record was lost
+                        skipped += 1
+                        log.warning("%s: salvage skips the record at byte %d: %r",
+                                    self.path, start, e)
+                        continue
                 count += 1
         finally:
             store.on_record = saved
+        os.makedirs(self.directory, exist_ok=True)
         self.records_replayed = count
-        self.torn_bytes = len(data) - good
-        if self.torn_bytes:
-            log.warning("%s: skipped %d bytes of torn or corrupt log after %d records",
-                        self.path, self.torn_bytes, count)
+        self.torn_bytes = len(data) - torn.offset if torn is not None else 0
+        if bad:
+            self.salvaged_copy = self._keep_copy()
+            lost = sum((b.next_good or len(data)) - b.offset for b in bad) + self.torn_bytes
+            log.warning("%s: salvaged %d records, skipped %d bad stretches (%d bytes) and %d "
+                        "records that no longer applied; the original log is kept as %s",
+                        self.path, count, len(bad) + (torn is not None), lost, skipped,
+                        self.salvaged_copy)
+        elif torn is not None:
+            log.warning("%s: skipped a torn last record (%d bytes at offset %d, %s) after "
+                        "%d records", self.path, self.torn_bytes, torn.offset, torn.reason,
+                        count)
         self.compact(store)
         return count
+
+    def _keep_copy(self) -> str:
+        """Copy the log to a new ``wal.log.corrupt-N`` (fsync'd); return its path."""
+        n = 1
+        while os.path.exists(f"{self.path}.corrupt-{n}"):
+            n += 1
+        dest = f"{self.path}.corrupt-{n}"
+        with open(self.path, "rb") as src, open(dest, "xb") as out:
+            while True:
+                chunk = src.read(1 << 20)
+                if not chunk:
+                    break
+                out.write(chunk)
+            out.flush()
+            if self.fsync:
+                os.fsync(out.fileno())
+        if self.fsync:
+            _fsync_dir(self.directory)
+        return dest
 
     def compact(self, store: Any) -> None:
         """Rewrite the log as a snapshot of ``store`` (atomically, via rename)."""
@@ -230,7 +371,7 @@ class WriteAheadLog:
         store.on_record = self.append
         self._store = store
 
-    def append(self, record: tuple) -> None:
+    def append(self, record: Record) -> None:
         data = frame_record(record)
         self.appended_bytes += len(data)
         self._buffer.append(data)
@@ -240,11 +381,11 @@ class WriteAheadLog:
         if self._scheduled is None:
             self._scheduled = self.clock.callLater(0, self.flush)
 
-    def sync(self) -> defer.Deferred:
+    def sync(self) -> "defer.Deferred[None]":
         """A Deferred fired when everything appended so far is on disk."""
         if not self._buffer and not self._waiters:
             return defer.succeed(None)
-        d: defer.Deferred = defer.Deferred()
+        d: defer.Deferred[None] = defer.Deferred()
         self._waiters.append(d)
         self._schedule()
         return d

@@ -37,6 +37,9 @@ class Gateway:
     transport: str
     protocol: str
     server: Optional[Any] = field(default=None, repr=False)  # RunningServer for embedded
+    # HTTP(S) gateways (transport "http"/"https"): the POST path and the CA PEM to trust
+    http_path: str = "/"
+    tls_ca: Optional[str] = None
 
     @property
     def id(self) -> str:
@@ -142,6 +145,10 @@ def gateway(request, embedded_servers) -> Gateway:
         srv = embedded_servers[key]
         return Gateway("embedded", "127.0.0.1", srv.port, transport, protocol, srv)
     cluster = request.getfixturevalue("real_hbase")
+    if transport in ("http", "https"):  # the harness's HTTP-mode gateways
+        info = cluster.gateway(transport)
+        return Gateway("hbase", info.host, info.port, transport, protocol,
+                       http_path=info.path, tls_ca=info.ca_file)
     host, port = cluster.address(transport, protocol)
     return Gateway("hbase", host, port, transport, protocol)
 

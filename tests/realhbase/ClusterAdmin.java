@@ -10,13 +10,21 @@
 // Commands (each prints one line per region or server, tab-separated):
 //   servers MIN                 wait until MIN region servers are live; print them
 //   create TABLE FAM=VERSIONS,... [SPLITHEX...]
-//                               create TABLE split at the keys, spread its regions
-//                               over the live servers round-robin, turn the
-//                               balancer off so they stay there; print regions
+//                               create TABLE split at the keys, make sure its regions
+//                               are on more than one server (HBase assigns them
+//                               round-robin), turn the balancer off so they stay
+//                               there; print regions
 //   regions TABLE               print the regions in key order
 //   move TABLE ROWHEX           move the region holding ROW to another server; print regions
 //   split TABLE KEYHEX          split the region holding KEY at KEY; wait; print regions
+//   serve                       read such commands (without "java ...") one per line
+//                               from stdin, answer each with its lines and then
+//                               "END 0", or "ERR message" and "END 1" (one JVM and
+//                               one HBase connection for many commands)
 // A region line: START_HEX END_HEX REGION_ID ENCODED_NAME HOST PORT
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
@@ -38,40 +46,65 @@ public class ClusterAdmin {
   static final long WAIT_MS = 120_000;
 
   public static void main(String[] args) throws Exception {
-    if (args.length < 2) {
+    if (args.length < 1 || (args.length < 2 && !args[0].equals("serve"))) {
       System.err.println("usage: ClusterAdmin servers MIN | create TABLE FAMS [SPLITS...] "
-          + "| regions TABLE | move TABLE ROWHEX | split TABLE KEYHEX");
+          + "| regions TABLE | move TABLE ROWHEX | split TABLE KEYHEX | serve");
       System.exit(2);
     }
     Configuration conf = HBaseConfiguration.create();
     conf.setInt("hbase.client.retries.number", 20);
     try (Connection conn = ConnectionFactory.createConnection(conf);
          Admin admin = conn.getAdmin()) {
-      switch (args[0]) {
-        case "servers":
-          for (ServerName sn : waitServers(admin, Integer.parseInt(args[1]))) {
-            System.out.println(sn.getHostname() + "\t" + sn.getPort() + "\t" + sn);
-          }
-          break;
-        case "create":
-          create(conn, admin, TableName.valueOf(args[1]), args[2], args);
-          printRegions(conn, TableName.valueOf(args[1]));
-          break;
-        case "regions":
-          printRegions(conn, TableName.valueOf(args[1]));
-          break;
-        case "move":
-          move(conn, admin, TableName.valueOf(args[1]), Bytes.fromHex(args[2]));
-          printRegions(conn, TableName.valueOf(args[1]));
-          break;
-        case "split":
-          split(conn, admin, TableName.valueOf(args[1]), Bytes.fromHex(args[2]));
-          printRegions(conn, TableName.valueOf(args[1]));
-          break;
-        default:
-          System.err.println("unknown command " + args[0]);
-          System.exit(2);
+      if (args[0].equals("serve")) {
+        serve(conn, admin);
+      } else {
+        run(conn, admin, args);
       }
+    }
+  }
+
+  static void serve(Connection conn, Admin admin) throws Exception {
+    BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+    String line;
+    while ((line = in.readLine()) != null) {
+      if (line.isBlank()) {
+        continue;
+      }
+      try {
+        run(conn, admin, line.trim().split("\\s+"));
+        System.out.println("END 0");
+      } catch (Exception e) {
+        System.out.println("ERR " + String.valueOf(e).replace('\n', ' '));
+        System.out.println("END 1");
+      }
+      System.out.flush();
+    }
+  }
+
+  static void run(Connection conn, Admin admin, String[] args) throws Exception {
+    switch (args[0]) {
+      case "servers":
+        for (ServerName sn : waitServers(admin, Integer.parseInt(args[1]))) {
+          System.out.println(sn.getHostname() + "\t" + sn.getPort() + "\t" + sn);
+        }
+        break;
+      case "create":
+        create(conn, admin, TableName.valueOf(args[1]), args[2], args);
+        printRegions(conn, TableName.valueOf(args[1]));
+        break;
+      case "regions":
+        printRegions(conn, TableName.valueOf(args[1]));
+        break;
+      case "move":
+        move(conn, admin, TableName.valueOf(args[1]), Bytes.fromHex(args[2]));
+        printRegions(conn, TableName.valueOf(args[1]));
+        break;
+      case "split":
+        split(conn, admin, TableName.valueOf(args[1]), Bytes.fromHex(args[2]));
+        printRegions(conn, TableName.valueOf(args[1]));
+        break;
+      default:
+        throw new IllegalArgumentException("unknown command " + args[0]);
     }
   }
 
@@ -112,24 +145,24 @@ public class ClusterAdmin {
     } else {
       admin.createTable(desc.build(), splits);
     }
+    // HBase assigns new regions round-robin already; move only if they all
+    // landed on one server although there are several (every other region then).
     List<ServerName> servers = waitServers(admin, 1);
     List<HRegionLocation> regions = locations(conn, name);
-    for (int i = 0; i < regions.size(); i++) {
-      ServerName target = servers.get(i % servers.size());
-      HRegionLocation loc = regions.get(i);
-      if (!target.equals(loc.getServerName())) {
-        admin.move(loc.getRegion().getEncodedNameAsBytes(), target);
-      }
+    java.util.Set<ServerName> used = new java.util.HashSet<>();
+    for (HRegionLocation loc : regions) {
+      used.add(loc.getServerName());
     }
-    long end = System.currentTimeMillis() + WAIT_MS;
-    for (int i = 0; i < regions.size(); ) {
-      ServerName target = servers.get(i % servers.size());
-      if (target.equals(locations(conn, name).get(i).getServerName())) {
-        i++;
-      } else if (System.currentTimeMillis() > end) {
-        throw new IllegalStateException("region " + i + " did not reach " + target);
-      } else {
-        Thread.sleep(200);
+    if (used.size() >= Math.min(servers.size(), regions.size())) {
+      return;
+    }
+    for (int i = 1; i < regions.size(); i += 2) {
+      HRegionLocation loc = regions.get(i);
+      for (ServerName sn : servers) {
+        if (!sn.equals(loc.getServerName())) {
+          admin.move(loc.getRegion().getEncodedNameAsBytes(), sn);
+          break;
+        }
       }
     }
   }

@@ -20,14 +20,16 @@ What it does, and why:
   region server has reported), with a deadline and an error naming the log
   file to read;
 * does what Thrift1 cannot through ``ClusterAdmin.java`` (HBase's Java Admin,
-  compiled once and run on the same classpath): pre-split tables spread over
-  the region servers, move and split regions, list region servers;
+  compiled once and run on the same classpath): pre-split tables with regions
+  on both region servers, move and split regions, list region servers;
 * stops every JVM by process group, and keeps the logs when something failed.
 
 Used by ``tests/conftest.py`` through :func:`session_cluster`, and standalone:
 ``python -m tests.realhbase.harness`` starts a cluster and prints its
 gateways until Ctrl-C.
 """
+# thriftpy2 has no type annotations
+# mypy: disallow-untyped-calls=False
 from __future__ import annotations
 
 import atexit
@@ -35,6 +37,7 @@ import getpass
 import hashlib
 import http.client
 import os
+import queue
 import re
 import shutil
 import signal
@@ -209,7 +212,8 @@ def free_port() -> int:
     """A currently free TCP port on 127.0.0.1."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def _hostname_resolves() -> bool:
@@ -286,11 +290,13 @@ def sync_client(host: str, port: int, transport: str = "buffered", protocol: str
         timeout=timeout_ms)
 
 
-def _ping(host: str, port: int, transport: str, protocol: str, timeout_ms: int = 5000) -> list:
+def _ping(host: str, port: int, transport: str, protocol: str,
+          timeout_ms: int = 5000) -> list[bytes]:
     """Call getTableNames() once with thriftpy2's blocking client."""
     client = sync_client(host, port, transport, protocol, timeout_ms)
     try:
-        return client.getTableNames()
+        names: list[bytes] = client.getTableNames()
+        return names
     finally:
         client.close()
 
@@ -308,7 +314,8 @@ def encode_call(method: str, *args: Any, seqid: int = 1) -> bytes:
     proto.write_message_begin(method, TMessageType.CALL, seqid)
     proto.write_struct(getattr(hbase.Hbase, method + "_args")(*args))
     proto.write_message_end()
-    return buf.getvalue()
+    data: bytes = buf.getvalue()
+    return data
 
 
 def decode_reply(method: str, data: bytes) -> Any:
@@ -435,7 +442,7 @@ def parse_regions(out: str) -> list[RegionLocation]:
     return regions
 
 
-def _admin_classes(java: str, jars: list[str]) -> Optional[str]:
+def compile_cluster_admin(jars: list[str]) -> Optional[str]:
     """ClusterAdmin.java compiled once per machine (keyed by source and pom); None
     without javac (then it runs as a single-file source program)."""
     javac = shutil.which("javac")
@@ -459,9 +466,60 @@ def _admin_classes(java: str, jars: list[str]) -> Optional[str]:
 @dataclass
 class _Proc:
     name: str
-    popen: subprocess.Popen
+    popen: "subprocess.Popen[bytes]"
     log: str  # the log4j file
     out: str  # stdout/stderr of the JVM
+
+
+def _record_pid(pid: int) -> None:
+    pidfile = os.environ.get(PIDFILE_ENV)
+    if pidfile:  # .ci/run kills these process groups if pytest itself dies
+        with open(pidfile, "a") as f:
+            f.write(f"{pid}\n")
+
+
+class _AdminSession:
+    """One ``ClusterAdmin serve`` JVM: a command line in, its lines and ``END n`` out."""
+
+    def __init__(self, argv: list[str], stderr_path: str, cwd: str) -> None:
+        with open(stderr_path, "ab") as err:
+            popen = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=err, cwd=cwd, start_new_session=True)
+        _record_pid(popen.pid)
+        self.popen = popen
+        self.proc = _Proc("admin", popen, "", stderr_path)
+        self.lines: "queue.Queue[Optional[str]]" = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.popen.stdout
+        for raw in self.popen.stdout:
+            self.lines.put(raw.decode("utf-8", "replace").rstrip("\n"))
+        self.lines.put(None)  # the JVM exited
+
+    def run(self, args: Sequence[str], timeout: float) -> str:
+        assert self.popen.stdin
+        self.popen.stdin.write((" ".join(args) + "\n").encode())
+        self.popen.stdin.flush()
+        deadline = time.monotonic() + timeout
+        out: list[str] = []
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                _signal_group(self.popen, signal.SIGKILL)
+                raise HarnessError(f"ClusterAdmin {' '.join(args)} took over {timeout:.0f} s "
+                                   f"(killed); read {self.proc.out}") from None
+            if line is None:
+                raise HarnessError(f"ClusterAdmin exited during {' '.join(args)} "
+                                   f"({self.popen.poll()}); read {self.proc.out}\n"
+                                   + _tail(self.proc.out))
+            if line == "END 0":
+                return "\n".join(out) + "\n"
+            if line == "END 1":
+                raise HarnessError(f"ClusterAdmin {' '.join(args)} failed: "
+                                   + " ".join(l for l in out if l.startswith("ERR "))[:3000])
+            out.append(line)
 
 
 #: Gateway kinds start_gateway() knows, and their wire transport names.
@@ -496,6 +554,8 @@ class Cluster:
     java: str = "java"
     _probes: dict[str, Callable[[GatewayInfo], Any]] = field(default_factory=dict, repr=False)
     _admin_cp: Optional[str] = field(default=None, repr=False)
+    _admin_session: Optional["_AdminSession"] = field(default=None, repr=False)
+    _admin_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def logs_dir(self) -> str:
@@ -621,8 +681,10 @@ class Cluster:
             props["hbase.thrift.http_threads.max"] = "20"
         if kind == "https":
             if self.tls is None:
-                assert self.tmp
-                self.tls = make_tls(os.path.join(self.tmp, "tls"))
+                try:
+                    self.tls = make_tls(os.path.join(self.tmp, "tls"))
+                except RuntimeError as e:
+                    raise HarnessError(f"could not make the HTTPS keystore: {e}") from e
             props.update(self.tls.gateway_settings())
             ca = self.tls.ca_pem
         props.update(settings or {})
@@ -667,10 +729,7 @@ class Cluster:
                                      start_new_session=True)
         proc = _Proc(name, popen, log, out)
         self.procs.append(proc)
-        pidfile = os.environ.get(PIDFILE_ENV)
-        if pidfile:  # .ci/run kills these process groups if pytest itself dies
-            with open(pidfile, "a") as f:
-                f.write(f"{popen.pid}\n")
+        _record_pid(popen.pid)
         return proc
 
     def _probe(self, g: GatewayInfo) -> Any:
@@ -716,7 +775,7 @@ class Cluster:
         if not self.tmp or self.stopped:
             raise HarnessError("the cluster is not running")
         if self._admin_cp is None:
-            classes = _admin_classes(self.java, self.jars)
+            classes = compile_cluster_admin(self.jars)
             self._admin_cp = classes or ""
         main = ["ClusterAdmin"] if self._admin_cp else [ADMIN_SOURCE]
         cp = [self.conf_dir] + ([self._admin_cp] if self._admin_cp else []) + self.jars
@@ -726,13 +785,21 @@ class Cluster:
                 "-cp", os.pathsep.join(cp), *main, *args]
 
     def admin(self, *args: str, timeout: float = 240.0) -> str:
-        """Run ``ClusterAdmin.java ARGS`` (blocking) and return its output."""
-        proc = subprocess.run(self.admin_command(*args), capture_output=True, text=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL)
-        if proc.returncode != 0:
-            raise HarnessError(f"ClusterAdmin {' '.join(args)} failed ({proc.returncode}):\n"
-                               + (proc.stdout + proc.stderr)[-3000:])
-        return proc.stdout
+        """Run one ClusterAdmin command (blocking; thread-safe) and return its output.
+
+        Commands go to one long-lived ``ClusterAdmin serve`` JVM (a JVM and an
+        HBase connection cost seconds each on 2 cores), started on first use.
+        """
+        if any(not a or a.split() != [a] for a in args):
+            raise ValueError(f"ClusterAdmin arguments must be non-empty words: {args!r}")
+        with self._admin_lock:
+            session = self._admin_session
+            if session is None or session.popen.poll() is not None:
+                assert self.tmp
+                session = self._admin_session = _AdminSession(
+                    self.admin_command("serve"), os.path.join(self.logs_dir, "admin.out"),
+                    self.tmp)
+            return session.run(args, timeout)
 
     def region_servers(self) -> list[tuple[str, int]]:
         """(host, port) of each live region server, once ``regionservers`` are live."""
@@ -743,7 +810,8 @@ class Cluster:
     def create_table(self, name: Union[str, bytes], families: dict[str, int],
                      split_keys: Sequence[bytes] = ()) -> list[RegionLocation]:
         """Create ``name`` (family -> max versions) split at ``split_keys``, its
-        regions spread round-robin over the region servers (balancer off)."""
+        regions on more than one region server (HBase assigns them
+        round-robin; the balancer is then turned off so they stay)."""
         table = name.decode() if isinstance(name, bytes) else name
         fams = ",".join(f"{f}={v}" for f, v in families.items())
         return parse_regions(self.admin("create", table, fams, *(k.hex() for k in split_keys)))
@@ -771,10 +839,14 @@ class Cluster:
         Data is always removed; the logs stay (and their path is printed) when
         ``keep_logs`` is true.
         """
-        for proc in reversed(self.procs):  # gateways first, then the master
+        procs = list(self.procs)
+        if self._admin_session is not None:
+            procs.append(self._admin_session.proc)
+            self._admin_session = None
+        for proc in reversed(procs):  # admin, gateways, then the master
             _signal_group(proc.popen, signal.SIGTERM)
         end = time.monotonic() + timeout
-        for proc in self.procs:
+        for proc in procs:
             try:
                 proc.popen.wait(max(0.1, end - time.monotonic()))
             except subprocess.TimeoutExpired:
@@ -795,7 +867,7 @@ class Cluster:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def _signal_group(popen: subprocess.Popen, sig: int) -> None:
+def _signal_group(popen: "subprocess.Popen[bytes]", sig: int) -> None:
     if popen.poll() is not None:
         return
     try:

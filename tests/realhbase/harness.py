@@ -35,14 +35,11 @@ from __future__ import annotations
 import atexit
 import getpass
 import hashlib
-import http.client
 import os
-import queue
 import re
 import shutil
 import signal
 import socket
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -52,11 +49,13 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence, Union
 from xml.sax.saxutils import escape
 
+from tests.realhbase.admin import (ADMIN_SOURCE, AdminError, AdminSession, RegionLocation,
+                                   compile_admin, parse_regions)
+from tests.realhbase.thrift_http import http_call
 from tests.realhbase.tls import TlsFiles, make_tls
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 POM = os.path.join(HERE, "pom.xml")
-ADMIN_SOURCE = os.path.join(HERE, "ClusterAdmin.java")
 
 #: The wire combinations the harness starts, and the ThriftServer flags for each.
 GATEWAY_FLAGS: dict[tuple[str, str], list[str]] = {
@@ -301,88 +300,6 @@ def _ping(host: str, port: int, transport: str, protocol: str,
         client.close()
 
 
-def encode_call(method: str, *args: Any, seqid: int = 1) -> bytes:
-    """One binary-protocol CALL message of the ``Hbase`` service (args in IDL order)."""
-    from thriftpy2.protocol.binary import TBinaryProtocol
-    from thriftpy2.thrift import TMessageType
-    from thriftpy2.transport.memory import TMemoryBuffer
-
-    from txhbase.protocol.idl import hbase
-
-    buf = TMemoryBuffer()
-    proto = TBinaryProtocol(buf)
-    proto.write_message_begin(method, TMessageType.CALL, seqid)
-    proto.write_struct(getattr(hbase.Hbase, method + "_args")(*args))
-    proto.write_message_end()
-    data: bytes = buf.getvalue()
-    return data
-
-
-def decode_reply(method: str, data: bytes) -> Any:
-    """The result of one binary-protocol REPLY: the value, or raise the declared
-    exception or ``TApplicationException``."""
-    from thriftpy2.protocol.binary import TBinaryProtocol
-    from thriftpy2.thrift import TApplicationException, TMessageType
-    from thriftpy2.transport.memory import TMemoryBuffer
-
-    from txhbase.protocol.idl import hbase
-
-    proto = TBinaryProtocol(TMemoryBuffer(data))
-    name, mtype, _seqid = proto.read_message_begin()
-    if mtype == TMessageType.EXCEPTION:
-        exc = TApplicationException()
-        proto.read_struct(exc)
-        raise exc
-    if name != method:
-        raise ValueError(f"reply to {name!r}, expected {method!r}")
-    result = getattr(hbase.Hbase, method + "_result")()
-    proto.read_struct(result)
-    for _fid, spec in sorted(result.thrift_spec.items()):
-        value = getattr(result, spec[1])
-        if spec[1] != "success" and value is not None:
-            raise value
-    return getattr(result, "success", None)
-
-
-def http_call(gateway: "GatewayInfo", method: str, *args: Any,
-              headers: Optional[dict[str, str]] = None,
-              ssl_context: Optional[ssl.SSLContext] = None, timeout: float = 30.0) -> Any:
-    """POST one binary Thrift call to an HTTP(S) gateway (as HBase's servlet
-    expects) and return its decoded result; non-200 raises ``HttpStatusError``.
-
-    HTTPS trusts ``gateway.ca_file`` unless ``ssl_context`` says otherwise.
-    """
-    if gateway.kind not in ("http", "https"):
-        raise ValueError(f"{gateway.name} is a {gateway.kind} gateway, not http/https")
-    body = encode_call(method, *args)
-    if gateway.kind == "https":
-        ctx = ssl_context or ssl.create_default_context(cafile=gateway.ca_file)
-        conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-            gateway.host, gateway.port, timeout=timeout, context=ctx)
-    else:
-        conn = http.client.HTTPConnection(gateway.host, gateway.port, timeout=timeout)
-    try:
-        conn.request("POST", gateway.path, body=body, headers={
-            "Content-Type": "application/x-thrift", "Accept": "application/x-thrift",
-            **(headers or {})})
-        resp = conn.getresponse()
-        data = resp.read()
-        if resp.status != 200:
-            raise HttpStatusError(resp.status, data[:500])
-        return decode_reply(method, data)
-    finally:
-        conn.close()
-
-
-class HttpStatusError(Exception):
-    """An HTTP gateway answered something other than 200."""
-
-    def __init__(self, status: int, body: bytes) -> None:
-        super().__init__(f"HTTP {status}: {body[:200]!r}")
-        self.status = status
-        self.body = body
-
-
 # --------------------------------------------------------------------------
 # the cluster
 
@@ -417,50 +334,12 @@ class GatewayInfo:
         return f"{scheme}://{'localhost' if self.kind == 'https' else self.host}:{self.port}{self.path}"
 
 
-@dataclass(frozen=True)
-class RegionLocation:
-    """One region of a table as HBase's Java Admin reports it."""
-
-    start: bytes
-    end: bytes
-    region_id: int
-    encoded_name: str
-    host: str
-    port: int
-
-
-def parse_regions(out: str) -> list[RegionLocation]:
-    """Parse ClusterAdmin.java's region lines (hex keys, tab-separated)."""
-    regions = []
-    for line in out.splitlines():
-        parts = line.split("\t")
-        if len(parts) != 6:
-            continue
-        start, end, rid, enc, host, port = parts
-        regions.append(RegionLocation(bytes.fromhex(start), bytes.fromhex(end), int(rid), enc,
-                                      host, int(port) if port else 0))
-    return regions
-
-
 def compile_cluster_admin(jars: list[str]) -> Optional[str]:
-    """ClusterAdmin.java compiled once per machine (keyed by source and pom); None
-    without javac (then it runs as a single-file source program)."""
-    javac = shutil.which("javac")
-    if not javac:
-        return None
-    with open(ADMIN_SOURCE, "rb") as f:
-        digest = hashlib.sha256(f.read() + pom_hash().encode()).hexdigest()[:16]
-    out = os.path.join(cache_dir(), f"realhbase-admin-{digest}")
-    if os.path.exists(os.path.join(out, "ClusterAdmin.class")):
-        return out
-    tmp = f"{out}.{os.getpid()}.tmp"
-    proc = subprocess.run([javac, "-nowarn", "-d", tmp, "-cp", os.pathsep.join(jars),
-                           ADMIN_SOURCE], capture_output=True, text=True, timeout=300)
-    if proc.returncode != 0:
-        raise HarnessError("javac ClusterAdmin.java failed:\n" + (proc.stdout + proc.stderr)[-3000:])
-    shutil.rmtree(out, ignore_errors=True)
-    os.replace(tmp, out)
-    return out
+    """ClusterAdmin.java compiled once per machine and pom (see admin.compile_admin)."""
+    try:
+        return compile_admin(jars, cache_dir(), pom_hash())
+    except AdminError as e:
+        raise HarnessError(str(e)) from e
 
 
 @dataclass
@@ -476,50 +355,6 @@ def _record_pid(pid: int) -> None:
     if pidfile:  # .ci/run kills these process groups if pytest itself dies
         with open(pidfile, "a") as f:
             f.write(f"{pid}\n")
-
-
-class _AdminSession:
-    """One ``ClusterAdmin serve`` JVM: a command line in, its lines and ``END n`` out."""
-
-    def __init__(self, argv: list[str], stderr_path: str, cwd: str) -> None:
-        with open(stderr_path, "ab") as err:
-            popen = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=err, cwd=cwd, start_new_session=True)
-        _record_pid(popen.pid)
-        self.popen = popen
-        self.proc = _Proc("admin", popen, "", stderr_path)
-        self.lines: "queue.Queue[Optional[str]]" = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.popen.stdout
-        for raw in self.popen.stdout:
-            self.lines.put(raw.decode("utf-8", "replace").rstrip("\n"))
-        self.lines.put(None)  # the JVM exited
-
-    def run(self, args: Sequence[str], timeout: float) -> str:
-        assert self.popen.stdin
-        self.popen.stdin.write((" ".join(args) + "\n").encode())
-        self.popen.stdin.flush()
-        deadline = time.monotonic() + timeout
-        out: list[str] = []
-        while True:
-            try:
-                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                _signal_group(self.popen, signal.SIGKILL)
-                raise HarnessError(f"ClusterAdmin {' '.join(args)} took over {timeout:.0f} s "
-                                   f"(killed); read {self.proc.out}") from None
-            if line is None:
-                raise HarnessError(f"ClusterAdmin exited during {' '.join(args)} "
-                                   f"({self.popen.poll()}); read {self.proc.out}\n"
-                                   + _tail(self.proc.out))
-            if line == "END 0":
-                return "\n".join(out) + "\n"
-            if line == "END 1":
-                raise HarnessError(f"ClusterAdmin {' '.join(args)} failed: "
-                                   + " ".join(l for l in out if l.startswith("ERR "))[:3000])
-            out.append(line)
 
 
 #: Gateway kinds start_gateway() knows, and their wire transport names.
@@ -554,7 +389,7 @@ class Cluster:
     java: str = "java"
     _probes: dict[str, Callable[[GatewayInfo], Any]] = field(default_factory=dict, repr=False)
     _admin_cp: Optional[str] = field(default=None, repr=False)
-    _admin_session: Optional["_AdminSession"] = field(default=None, repr=False)
+    _admin_session: Optional[AdminSession] = field(default=None, repr=False)
     _admin_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -796,10 +631,14 @@ class Cluster:
             session = self._admin_session
             if session is None or session.popen.poll() is not None:
                 assert self.tmp
-                session = self._admin_session = _AdminSession(
+                session = self._admin_session = AdminSession(
                     self.admin_command("serve"), os.path.join(self.logs_dir, "admin.out"),
                     self.tmp)
-            return session.run(args, timeout)
+                _record_pid(session.popen.pid)
+            try:
+                return session.run(args, timeout)
+            except AdminError as e:
+                raise HarnessError(str(e)) from e
 
     def region_servers(self) -> list[tuple[str, int]]:
         """(host, port) of each live region server, once ``regionservers`` are live."""
@@ -839,14 +678,13 @@ class Cluster:
         Data is always removed; the logs stay (and their path is printed) when
         ``keep_logs`` is true.
         """
-        procs = list(self.procs)
         if self._admin_session is not None:
-            procs.append(self._admin_session.proc)
+            self._admin_session.kill()
             self._admin_session = None
-        for proc in reversed(procs):  # admin, gateways, then the master
+        for proc in reversed(self.procs):  # gateways first, then the master
             _signal_group(proc.popen, signal.SIGTERM)
         end = time.monotonic() + timeout
-        for proc in procs:
+        for proc in self.procs:
             try:
                 proc.popen.wait(max(0.1, end - time.monotonic()))
             except subprocess.TimeoutExpired:

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.realhbase import harness
+from tests.realhbase import admin, harness, thrift_http
 
 
 def test_hbase_site_is_loopback_only_and_rooted_in_tmp(tmp_path):
@@ -120,9 +120,9 @@ def test_start_gateway_checks_kind_and_cluster():
 def test_parse_regions_reads_hex_keys():
     out = ("\t6d3035\t17\tabc\tlocalhost\t16020\n"
            "6d3035\t\t17\tdef\tlocalhost\t16021\nnoise\n")
-    assert harness.parse_regions(out) == [
-        harness.RegionLocation(b"", b"m05", 17, "abc", "localhost", 16020),
-        harness.RegionLocation(b"m05", b"", 17, "def", "localhost", 16021)]
+    assert admin.parse_regions(out) == [
+        admin.RegionLocation(b"", b"m05", 17, "abc", "localhost", 16020),
+        admin.RegionLocation(b"m05", b"", 17, "def", "localhost", 16021)]
 
 
 def test_http_call_messages_are_plain_binary_thrift():
@@ -135,7 +135,7 @@ def test_http_call_messages_are_plain_binary_thrift():
 
     from txhbase.protocol.idl import hbase
 
-    data = harness.encode_call("getRow", b"t", b"r", {}, seqid=7)
+    data = thrift_http.encode_call("getRow", b"t", b"r", {}, seqid=7)
     proto = TBinaryProtocol(TMemoryBuffer(data))
     assert proto.read_message_begin() == ("getRow", TMessageType.CALL, 7)
     args = hbase.Hbase.getRow_args()
@@ -151,13 +151,13 @@ def test_http_call_messages_are_plain_binary_thrift():
         return buf.getvalue()
 
     ok = hbase.Hbase.getTableNames_result(success=[b"a"])
-    assert harness.decode_reply("getTableNames", reply("getTableNames", TMessageType.REPLY, ok)) == [b"a"]
+    assert thrift_http.decode_reply("getTableNames", reply("getTableNames", TMessageType.REPLY, ok)) == [b"a"]
     err = hbase.Hbase.getRow_result(io=hbase.IOError(message="boom"))
     with pytest.raises(hbase.IOError, match="boom"):
-        harness.decode_reply("getRow", reply("getRow", TMessageType.REPLY, err))
+        thrift_http.decode_reply("getRow", reply("getRow", TMessageType.REPLY, err))
     app = TApplicationException(TApplicationException.UNKNOWN_METHOD, "nope")
     with pytest.raises(TApplicationException, match="nope"):
-        harness.decode_reply("getRow", reply("getRow", TMessageType.EXCEPTION, app))
+        thrift_http.decode_reply("getRow", reply("getRow", TMessageType.EXCEPTION, app))
 
 
 def test_unavailable_hbase_skips_unless_required(monkeypatch):

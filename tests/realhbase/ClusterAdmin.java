@@ -189,13 +189,19 @@ public class ClusterAdmin {
   static void split(Connection conn, Admin admin, TableName name, byte[] key) throws Exception {
     admin.split(name, key);
     long end = System.currentTimeMillis() + WAIT_MS;
+    // done when a region starts at the key and every region (both daughters) is served
     while (true) {
-      HRegionLocation loc = locate(conn, name, key);
-      if (Bytes.equals(loc.getRegion().getStartKey(), key) && loc.getServerName() != null) {
+      boolean started = false;
+      boolean served = true;
+      for (HRegionLocation loc : locations(conn, name)) {
+        started |= Bytes.equals(loc.getRegion().getStartKey(), key);
+        served &= loc.getServerName() != null;
+      }
+      if (started && served) {
         return;
       }
       if (System.currentTimeMillis() > end) {
-        throw new IllegalStateException("no region starts at the split key yet");
+        throw new IllegalStateException("the split at the key did not complete in time");
       }
       Thread.sleep(200);
     }

@@ -753,14 +753,23 @@ class ExternalGateway:
 
 
 class _FailureWatcher:
-    """pytest plugin noting whether any test failed, so cluster logs are kept then."""
+    """pytest plugin noting whether any test failed, so cluster logs are kept
+    then, and saying in the summary which cluster ran and how long it took to start."""
 
-    def __init__(self) -> None:
+    def __init__(self, cluster: "Cluster") -> None:
         self.failed = False
+        self.cluster = cluster
 
     def pytest_runtest_logreport(self, report: Any) -> None:
         if report.failed:
             self.failed = True
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        c = self.cluster
+        if c.startup_seconds:
+            terminalreporter.write_line(
+                f"txhbase real HBase: {c.version}, {c.regionservers} region server(s), "
+                f"gateways {', '.join(c.gateways)}; started in {c.startup_seconds:.0f} s")
 
 
 _session: dict[str, Any] = {}
@@ -785,7 +794,7 @@ def session_cluster(config: Any) -> Any:
     if "error" in _session:
         _skip_or_fail(_session["error"])
     cluster = Cluster(regionservers=int(os.environ.get(REGIONSERVERS_ENV, "2")))
-    watcher = _FailureWatcher()
+    watcher = _FailureWatcher(cluster)
     config.pluginmanager.register(watcher, "txhbase-realhbase-failures")
 
     def cleanup() -> None:

@@ -172,3 +172,59 @@ def test_unavailable_hbase_skips_unless_required(monkeypatch):
 def test_sync_client_rejects_unknown_wire():
     with pytest.raises(ValueError, match="transport"):
         harness.sync_client("127.0.0.1", 1, "framed", "json")
+
+
+# A stand-in for `ClusterAdmin serve`: echoes commands, fails "bad", exits on "quit".
+FAKE_ADMIN = r"""
+import sys
+for line in sys.stdin:
+    cmd = line.split()
+    if cmd[0] == "quit":
+        sys.exit(3)
+    if cmd[0] == "bad":
+        print("ERR java.lang.IllegalStateException: no such region")
+        print("END 1", flush=True)
+        continue
+    if cmd[0] == "hang":
+        continue
+    print("\t".join(cmd))
+    print("END 0", flush=True)
+"""
+
+
+def test_admin_session_runs_commands_and_reports_failures(tmp_path):
+    import sys
+
+    session = admin.AdminSession([sys.executable, "-c", FAKE_ADMIN], str(tmp_path / "err"),
+                                 str(tmp_path))
+    try:
+        assert session.run(["regions", "t"], timeout=30) == "regions\tt\n"
+        assert session.run(["move", "t", "6d"], timeout=30) == "move\tt\t6d\n"
+        with pytest.raises(admin.AdminError, match="no such region"):
+            session.run(["bad"], timeout=30)
+        assert session.run(["regions", "u"], timeout=30) == "regions\tu\n"  # still usable
+        with pytest.raises(admin.AdminError, match="exited during quit"):
+            session.run(["quit"], timeout=30)
+    finally:
+        session.kill()
+
+
+def test_admin_session_kills_a_command_that_never_answers(tmp_path):
+    import sys
+
+    session = admin.AdminSession([sys.executable, "-c", FAKE_ADMIN], str(tmp_path / "err"),
+                                 str(tmp_path))
+    try:
+        with pytest.raises(admin.AdminError, match="took over"):
+            session.run(["hang"], timeout=0.5)
+        assert session.popen.poll() is not None  # killed: the next call starts a new one
+    finally:
+        session.kill()
+
+
+def test_admin_rejects_arguments_that_are_not_single_words():
+    cluster = harness.Cluster()
+    with pytest.raises(ValueError, match="non-empty words"):
+        cluster.admin("create", "my table")
+    with pytest.raises(ValueError, match="non-empty words"):
+        cluster.admin("regions", "")

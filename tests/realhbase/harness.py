@@ -524,7 +524,7 @@ class Cluster:
             ca = self.tls.ca_pem
         props.update(settings or {})
         conf = os.path.join(self.tmp, f"conf-{name}")
-        os.makedirs(conf)
+        os.makedirs(conf, exist_ok=True)
         self._write_conf(conf, props)
         for fname, text in (files or {}).items():
             with open(os.path.join(conf, fname), "w") as f:
@@ -542,6 +542,22 @@ class Cluster:
             self.wait_ready(time.monotonic() + deadline, [name])
         return info
 
+    def stop_gateway(self, name: str, timeout: float = 15.0) -> None:
+        """Stop one gateway's JVM (SIGTERM, SIGKILL after ``timeout``) and forget
+        it; its conf dir and log stay. ``start_gateway`` can start it again
+        (same name; a new port) e.g. for restart tests."""
+        g = self.gateway(name)
+        proc = next(p for p in self.procs if p.log == g.log)
+        _signal_group(proc.popen, signal.SIGTERM)
+        try:
+            proc.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            _signal_group(proc.popen, signal.SIGKILL)
+            proc.popen.wait(10)
+        self.procs.remove(proc)
+        del self.gateways[name]
+        self._probes.pop(name, None)
+
     def _write_conf(self, conf: str, props: dict[str, str]) -> None:
         with open(os.path.join(conf, "hbase-site.xml"), "w") as f:
             f.write(_site_xml(props))
@@ -558,7 +574,7 @@ class Cluster:
                f"-Dlog4j2.configurationFile={os.path.join(conf, 'log4j2.properties')}",
                f"-Dtxhbase.log.file={log}", "-Dhbase.log.dir=" + self.logs_dir,
                "-cp", os.pathsep.join([conf] + self.jars), *main]
-        with open(out, "wb") as outf:
+        with open(out, "ab") as outf:  # a restarted gateway appends
             popen = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=outf,
                                      stderr=subprocess.STDOUT, cwd=self.tmp,
                                      start_new_session=True)

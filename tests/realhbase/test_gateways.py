@@ -7,7 +7,10 @@ these tests prove the gateways the HTTP transport will be tested against.
 from __future__ import annotations
 
 import http.client
+import os
+import socket
 import ssl
+import time
 
 import pytest
 
@@ -70,3 +73,48 @@ def test_doas_needs_proxyuser_support(hbase_http_gateway, hbase_https_gateway):
     with pytest.raises(HttpStatusError) as info:
         http_call(hbase_http_gateway, "getTableNames", headers={"doAs": "alice"})
     assert info.value.status == 500
+
+
+def test_start_gateway_runs_one_more_gateway_with_its_own_settings(request):
+    """The extension point for other gateways (Kerberized ones): a gateway with
+    settings of its own and a custom readiness probe, then stopped.
+    The setting is one whose effect shows: this gateway drops idle
+    connections after 1.5 s (the cluster's default is 60 s), so it did reach
+    ThriftServer, which ignores -D."""
+    from tests.conftest import selected_backends
+
+    if "hbase" not in selected_backends(request.config):
+        pytest.skip("the hbase backend is not selected")
+    cluster = request.getfixturevalue("real_hbase")
+    if isinstance(cluster, harness.ExternalGateway):
+        pytest.skip("--hbase-host: the cluster is not the harness's")
+    probed = []
+
+    def probe(g):
+        probed.append(g.port)
+        return harness._ping(g.host, g.port, g.transport, g.protocol)
+
+    g = cluster.start_gateway("socket", name="idle-timeout", flags=["-threadpool"],
+                              settings={"hbase.thrift.server.socket.read.timeout": "1500"},
+                              probe=probe)
+    try:
+        assert probed and probed[-1] == g.port
+        assert cluster.gateway("idle-timeout") is g
+        with open(os.path.join(g.conf_dir, "hbase-site.xml")) as f:
+            assert "hbase.thrift.server.socket.read.timeout" in f.read()
+        client = harness.sync_client(g.host, g.port, timeout_ms=30000)
+        try:
+            assert isinstance(client.getTableNames(), list)
+            time.sleep(4)  # idle past this gateway's read timeout
+            # thriftpy2 raises a transport or socket error, depending on
+            # whether the write or the read notices the close first
+            with pytest.raises(Exception):
+                client.getTableNames()
+        finally:
+            client.close()
+    finally:
+        cluster.stop_gateway("idle-timeout")
+    with pytest.raises(ValueError, match="no gateway named"):
+        cluster.gateway("idle-timeout")
+    with pytest.raises(OSError):
+        socket.create_connection((g.host, g.port), timeout=5).close()

@@ -15,7 +15,7 @@ import hashlib
 import os
 import shutil
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import pytest
 
@@ -37,6 +37,9 @@ class Gateway:
     transport: str
     protocol: str
     server: Optional[Any] = field(default=None, repr=False)  # RunningServer for embedded
+    # HTTP(S) gateways (transport "http"/"https"): the POST path and the CA PEM to trust
+    http_path: str = "/"
+    tls_ca: Optional[str] = None
 
     @property
     def id(self) -> str:
@@ -98,11 +101,36 @@ def embedded_servers():
 
 @pytest.fixture(scope="session")
 def real_hbase(request):
-    """The real HBase cluster (started once), from tests/realhbase/harness.py."""
+    """The real HBase cluster (started once), from tests/realhbase/harness.py:
+    a ``Cluster`` (two region servers; gateways by name; ``create_table`` with
+    split keys, ``regions``, ``move_region``, ``split_region``), or an
+    ``ExternalGateway`` with ``--hbase-host``."""
     from tests.realhbase import harness
 
     cluster = harness.session_cluster(request.config)
     yield cluster
+
+
+def _hbase_gateway(request, name: str):
+    """A gateway of the harness's cluster by name, when the hbase backend is selected."""
+    if "hbase" not in selected_backends(request.config):
+        pytest.skip("the hbase backend is not selected")
+    return request.getfixturevalue("real_hbase").gateway(name)
+
+
+@pytest.fixture(scope="session")
+def hbase_http_gateway(request):
+    """Real HBase's HTTP-mode Thrift1 gateway (tests.realhbase.harness.GatewayInfo:
+    ``host``, ``port``, ``path``, ``kind='http'``; binary protocol, one POST per call)."""
+    return _hbase_gateway(request, "http")
+
+
+@pytest.fixture(scope="session")
+def hbase_https_gateway(request):
+    """Real HBase's HTTPS Thrift1 gateway (GatewayInfo with ``kind='https'`` and
+    ``ca_file``, the PEM of the CA that signed its ``localhost``/127.0.0.1
+    certificate); it honours HBase's ``doAs`` header (proxyuser support on)."""
+    return _hbase_gateway(request, "https")
 
 
 @pytest.fixture(scope="session")
@@ -117,6 +145,10 @@ def gateway(request, embedded_servers) -> Gateway:
         srv = embedded_servers[key]
         return Gateway("embedded", "127.0.0.1", srv.port, transport, protocol, srv)
     cluster = request.getfixturevalue("real_hbase")
+    if transport in ("http", "https"):  # the harness's HTTP-mode gateways
+        info = cluster.gateway(transport)
+        return Gateway("hbase", info.host, info.port, transport, protocol,
+                       http_path=info.path, tls_ca=info.ca_file)
     host, port = cluster.address(transport, protocol)
     return Gateway("hbase", host, port, transport, protocol)
 
@@ -149,8 +181,9 @@ class SyncGateway:
 
 
 def start_embedded_subprocess(transport: str = "buffered", protocol: str = "binary",
-                              data_dir: Optional[str] = None, timeout: float = 30.0):
-    """Start ``python -m txhbase.server --port 0``; return (Popen, port).
+                              data_dir: Optional[str] = None, timeout: float = 30.0,
+                              extra_args: Sequence[str] = ()):
+    """Start ``python -m txhbase.server --port 0 [extra_args]``; return (Popen, port).
 
     The server prints one line ``txhbase.server listening on HOST:PORT ...``
     when ready; the port is read from it.
@@ -164,6 +197,7 @@ def start_embedded_subprocess(transport: str = "buffered", protocol: str = "bina
            "--transport", transport, "--protocol", protocol]
     if data_dir:
         cmd += ["--data-dir", data_dir]
+    cmd += list(extra_args)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + timeout
     seen = []

@@ -682,6 +682,55 @@ def fresh_prefix() -> bytes:
     return f"d{RUN_ID}{next(_prefixes):06d}-".encode()
 
 
+#: The pre-split variant's table (same families as TABLE).
+SPLIT_TABLE = b"txhbase_differential_split"
+
+
+class SplitPlan:
+    """Row prefixes whose rows straddle the regions of a pre-split table.
+
+    A sequence's rows are PREFIX + ``a``/``ab``/``b``/``c`` (and the empty
+    key); the table is split once inside each of ``count`` prefixes, at
+    PREFIX+``b`` or (every other prefix) PREFIX+``ab``, so the rows of every
+    sequence lie in two regions and its scans, reversed ones too, cross a
+    boundary, sometimes exactly at a start row. One key per prefix keeps the
+    region count (count + 1) low: HBase creates regions at roughly two per
+    second here. Both backends use the same prefix (their stores are
+    separate). Once the prefixes run out (hypothesis replays a failing
+    example) ``next()`` falls back to fresh unsplit prefixes.
+    """
+
+    def __init__(self, count: int, run_id: str = RUN_ID) -> None:
+        # same length as fresh_prefix(): "d" + 6 hex + 6 digits + "-"
+        self.prefixes = [f"s{run_id}{i:06d}-".encode() for i in range(count)]
+        self._next = 0
+
+    def split_keys(self) -> list[bytes]:
+        return [p + (b"ab" if i % 2 else b"b") for i, p in enumerate(self.prefixes)]
+
+    def next(self) -> bytes:
+        if self._next < len(self.prefixes):
+            self._next += 1
+            return self.prefixes[self._next - 1]
+        return fresh_prefix()
+
+
+def region_shape(table: bytes, regions: list) -> list:
+    """What must agree between gateways about ``getTableRegions``: key ranges in
+    order, version, names ``table,start,id.md5(table,start,id).``, one id for
+    the regions of one createTable, a server name and port (not which server)."""
+    import hashlib
+
+    ids = {r.id for r in regions}
+    shape = []
+    for r in regions:
+        base = table + b"," + r.startKey + b"," + str(r.id).encode()
+        shape.append((r.startKey, r.endKey, r.version,
+                      r.name == base + b"." + hashlib.md5(base).hexdigest().encode() + b".",
+                      bool(r.serverName), isinstance(r.port, int) and r.port > 0))
+    return [("one region id", len(ids) == 1)] + shape
+
+
 @dataclass
 class Divergence:
     sequence: list[Op]
@@ -708,12 +757,17 @@ class Stats:
 
 
 def compare(reference: Backend, candidate: Backend, sequence: list[Op],
-            stats: Optional[Stats] = None) -> Optional[Divergence]:
-    """Run ``sequence`` on both backends (fresh rows); return the first divergence or None."""
-    # distinct prefixes of equal length, so a backend compared with itself
-    # (--against-self) does not see the other run's rows
-    expected = Runner(reference, fresh_prefix()).run(sequence)
-    actual = Runner(candidate, fresh_prefix()).run(sequence)
+            stats: Optional[Stats] = None, prefix: Optional[bytes] = None) -> Optional[Divergence]:
+    """Run ``sequence`` on both backends (fresh rows); return the first divergence or None.
+
+    ``prefix`` makes both backends use the same, given row prefix (two
+    separate stores, e.g. a ``SplitPlan``'s, whose region boundaries fall
+    between that prefix's rows).
+    """
+    # by default distinct prefixes of equal length, so a backend compared with
+    # itself (--against-self) does not see the other run's rows
+    expected = Runner(reference, prefix or fresh_prefix()).run(sequence)
+    actual = Runner(candidate, prefix or fresh_prefix()).run(sequence)
     if stats is not None:
         stats.sequences += 1
         stats.ops += len(sequence)

@@ -8,6 +8,12 @@ selected (``--backend hbase|all``, or auto with java and mvn on PATH).
 
 ``TXHBASE_DIFF_EXAMPLES`` changes the number of sequences (default 400,
 about 20 s when they all agree).
+
+The same comparison runs on a pre-split table as well
+(``TXHBASE_DIFF_SPLIT_EXAMPLES`` sequences, default 40): HBase's copy is
+created through the harness's Java Admin with split keys between each
+sequence's rows (regions on both region servers), the embedded server's with
+``--split``; and ``getTableRegions`` must have the same shape on both.
 """
 from __future__ import annotations
 
@@ -22,6 +28,9 @@ from tests.realhbase import differential as diff
 from tests.realhbase import harness
 
 EXAMPLES = int(os.environ.get("TXHBASE_DIFF_EXAMPLES", "400"))
+SPLIT_EXAMPLES = int(os.environ.get("TXHBASE_DIFF_SPLIT_EXAMPLES", "40"))
+#: row prefixes (and so split keys) of the pre-split run; a few spare for replays
+SPLIT_PLAN = diff.SplitPlan(SPLIT_EXAMPLES + 5)
 
 
 class _Summary:
@@ -54,7 +63,9 @@ def backends(request):
     host, port = cluster.address(*wire)
     reference = diff.Backend("hbase", lambda: harness.sync_client(host, port, *wire,
                                                                    timeout_ms=90000))
-    proc, eport = start_embedded_subprocess(*wire)
+    split_arg = diff.SPLIT_TABLE.decode() + ":" + ",".join(
+        k.decode() for k in SPLIT_PLAN.split_keys())
+    proc, eport = start_embedded_subprocess(*wire, extra_args=["--split", split_arg])
     candidate = diff.Backend("embedded", lambda: harness.sync_client("127.0.0.1", eport, *wire,
                                                                      timeout_ms=30000))
     try:
@@ -63,7 +74,7 @@ def backends(request):
             diff.ensure_table(backend.client)
         summary = _Summary(diff.Stats(), getattr(cluster, "version", "?"))
         request.config.pluginmanager.register(summary, "txhbase-differential-summary")
-        yield reference, candidate, summary
+        yield reference, candidate, summary, cluster
     finally:
         reference.close()
         candidate.close()
@@ -77,7 +88,7 @@ def backends(request):
 def test_normalisation_is_stable_on_real_hbase(backends):
     """HBase compared with itself (other rows) must never diverge: checks the
     timestamp/prefix normalisation the main test relies on."""
-    reference, _candidate, _summary = backends
+    reference, _candidate, _summary, _cluster = backends
 
     @settings(max_examples=15, derandomize=True, database=None, deadline=None,
               phases=["generate"], suppress_health_check=list(HealthCheck))
@@ -90,7 +101,7 @@ def test_normalisation_is_stable_on_real_hbase(backends):
 
 
 def test_embedded_matches_real_hbase(backends):
-    reference, candidate, summary = backends
+    reference, candidate, summary, _cluster = backends
     started = time.monotonic()
 
     @settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
@@ -112,6 +123,55 @@ def test_embedded_matches_real_hbase(backends):
     for n in sorted(diff.REGRESSION_CASES)])
 def test_regression_case(backends, name):
     """Divergences found earlier (and HBase quirks worth pinning), checked every run."""
-    reference, candidate, _summary = backends
+    reference, candidate, _summary, _cluster = backends
     div = diff.compare(reference, candidate, diff.REGRESSION_CASES[name])
     assert div is None, f"{name}: embedded server diverges from HBase:\n" + div.describe()
+
+
+@pytest.fixture(scope="module")
+def split_backends(backends):
+    """(reference, candidate) on SPLIT_TABLE: split on HBase through the Java
+    Admin (recreated: its split keys belong to this run), by --split on the
+    embedded server."""
+    reference, candidate, _summary, cluster = backends
+    if isinstance(cluster, harness.ExternalGateway):
+        pytest.skip("pre-splitting needs the harness's cluster (HBase's Java Admin)")
+    client = reference.fresh()
+    if diff.SPLIT_TABLE in client.getTableNames():
+        client.disableTable(diff.SPLIT_TABLE)
+        client.deleteTable(diff.SPLIT_TABLE)
+    regions = cluster.create_table(diff.SPLIT_TABLE, {f.decode(): v for f, v in diff.FAMILIES.items()},
+                                   SPLIT_PLAN.split_keys())
+    assert len({(r.host, r.port) for r in regions}) == cluster.regionservers
+    split_ref = diff.Backend("hbase", reference.connect, table=diff.SPLIT_TABLE)
+    split_cand = diff.Backend("embedded", candidate.connect, table=diff.SPLIT_TABLE)
+    try:
+        for backend in (split_ref, split_cand):
+            backend.reconnect()
+            diff.ensure_table(backend.client, diff.SPLIT_TABLE)
+        yield split_ref, split_cand
+    finally:
+        split_ref.close()
+        split_cand.close()
+
+
+def test_table_regions_shape_matches_real_hbase(split_backends):
+    reference, candidate = split_backends
+    got = {b.name: b.fresh().getTableRegions(diff.SPLIT_TABLE) for b in (reference, candidate)}
+    assert len(got["hbase"]) == len(SPLIT_PLAN.prefixes) + 1
+    assert diff.region_shape(diff.SPLIT_TABLE, got["embedded"]) == diff.region_shape(
+        diff.SPLIT_TABLE, got["hbase"])
+
+
+def test_embedded_matches_real_hbase_on_a_presplit_table(split_backends):
+    reference, candidate = split_backends
+
+    @settings(max_examples=SPLIT_EXAMPLES, derandomize=True, database=None, deadline=None,
+              phases=["generate"], suppress_health_check=list(HealthCheck))
+    @given(seq=diff.sequences)
+    def run(seq):
+        div = diff.compare(reference, candidate, seq, prefix=SPLIT_PLAN.next())
+        assert div is None, ("embedded server diverges from HBase on a pre-split table:\n"
+                             + div.describe())
+
+    run()

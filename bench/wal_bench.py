@@ -119,7 +119,7 @@ def bench_log(seconds: float, per_turn: int) -> dict:
         try:
             if name == "txhbase log":
                 log: Any = wal.WriteAheadLog(tmp, clock=task.Clock())
-                log.recover(Store())
+                log.recover(Store(clock=lambda: 0))
             else:
                 log = SQLiteLog(os.path.join(tmp, "log.db"))
             n = 0
@@ -140,7 +140,7 @@ def bench_log(seconds: float, per_turn: int) -> dict:
 def bench_recover(records: int) -> float:
     tmp = tempfile.mkdtemp(prefix="txhbase-walbench-")
     try:
-        store = Store()
+        store = Store(clock=lambda: 0)
         from txhbase.server.store import FamilySpec
 
         store.create_table(b"t", [FamilySpec(b"cf")])
@@ -149,7 +149,7 @@ def bench_recover(records: int) -> float:
             f.write(b"".join(wal.frame_record(record(i)) for i in range(records)))
         log = wal.WriteAheadLog(tmp, clock=task.Clock(), fsync=False)
         start = time.perf_counter()
-        log.recover(Store())
+        log.recover(Store(clock=lambda: 0))
         elapsed = time.perf_counter() - start
         log.close()
         return records / elapsed

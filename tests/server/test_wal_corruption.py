@@ -131,7 +131,7 @@ def test_salvage_of_a_lost_create_skips_the_records_that_no_longer_apply(logged)
 
 def test_recover_mode_and_listen_option_are_checked(tmp_path):
     with pytest.raises(ValueError, match="mode"):
-        wal.WriteAheadLog(str(tmp_path)).recover(Store(), mode="lenient")
+        wal.WriteAheadLog(str(tmp_path)).recover(Store(clock=lambda: 0), mode="lenient")
     with pytest.raises(ValueError, match="wal_recovery"):
         listen(0, data_dir=str(tmp_path), wal_recovery="lenient")
 

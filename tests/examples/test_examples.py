@@ -29,6 +29,11 @@ SCRIPTS = {
     "react_async.py": ([], [r"event-042: \{b'cf:n': b'42'\}", r"scanned 100 rows"]),
     "batch_loader.py": (["--rows", "3000", "--batch-size", "200"],
                         [r"loaded 3000 rows in", r"rows in the table: 3000"]),
+    "timeouts.py": ([], [r"default timeout: TimeoutError\nper-call timeout: TimeoutError\n"
+                         r"cancelled: CancelledError\nmissing table: HBaseIOError\n"
+                         r"table exists: AlreadyExists\n"
+                         r"argument check: ValueError: column b'no-family' in 'data' has no family",
+                         r"argument check: TypeError: value of column b'cf:q' in 'data' must be bytes"]),
     "parallel_scan.py": (["--rows", "2000"], [r"scanners saw \[.*\] rows: 2000 in all"]),
 }
 

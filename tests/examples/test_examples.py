@@ -92,3 +92,24 @@ def test_daemon_tac_writes_scans_and_stops_cleanly(tmp_path):
     assert outcomes.bugs == []
     assert any(line.startswith("ok scan") for line in outcomes.ok)
     assert outcomes.stopped == (len(outcomes.ok), len(outcomes.failed))
+
+
+DOCS = ROOT / "docs"
+INCLUDED_FILES_RUN_HERE = {"examples", "logger.conf", "README.md"}
+
+
+def test_every_code_example_in_the_docs_is_executed():
+    """Python in the docs comes only from examples/ by literalinclude (which
+    the tests above run); no untested inline Python."""
+    inline = re.compile(r"^(```|:::)\s*(\{code-block\}\s*)?(python|py|pycon|python3)\b", re.M)
+    include = re.compile(r"^```\{(literalinclude|include)\}\s+(\S+)", re.M)
+    for page in DOCS.glob("*.md"):
+        if page.name == "DESIGN.md":  # the design notes: a layer diagram, no code
+            continue
+        text = page.read_text()
+        assert not inline.search(text), f"{page.name}: inline Python; literalinclude an example"
+        for _, target in include.findall(text):
+            path = (DOCS / target).resolve()
+            assert path.exists(), f"{page.name}: {target} does not exist"
+            top = path.relative_to(ROOT).parts[0]
+            assert top in INCLUDED_FILES_RUN_HERE, f"{page.name}: {target} is not run by CI"

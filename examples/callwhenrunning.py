@@ -12,6 +12,7 @@ import sys
 from typing import Any, Generator
 
 from twisted.internet import defer, reactor
+from twisted.python.failure import Failure
 
 import txhbase
 from _gateway import Gateway, parser
@@ -46,19 +47,23 @@ def main(host: str, port: int, options: dict[str, str]) -> Generator[Any, Any, N
 def run(argv: list[str]) -> int:
     args = parser(__doc__.splitlines()[0]).parse_args(argv)
     gateway = Gateway(args)
-    status = []
+    status = [1]
+
+    def succeeded(_: None) -> None:
+        status[0] = 0
+
+    def failed(failure: Failure) -> None:
+        print("failed:", failure.getErrorMessage(), file=sys.stderr)
 
     def start() -> None:
         d = main(gateway.host, gateway.port, gateway.options)
-        d.addCallbacks(lambda _: status.append(0),
-                       lambda f: (print("failed:", f.getErrorMessage(), file=sys.stderr),
-                                  status.append(1)))
+        d.addCallbacks(succeeded, failed)
         d.addBoth(lambda _: gateway.stop())
         d.addBoth(lambda _: reactor.stop())
 
     reactor.callWhenRunning(start)
     reactor.run()
-    return status[0] if status else 1
+    return status[0]
 
 
 if __name__ == "__main__":

@@ -87,7 +87,7 @@ def connect(reactor: Any, host: Optional[str] = None, port: Optional[int] = None
             raise ValueError(f"port must be in 1..65535, not {port}")
         ep = HostnameEndpoint(reactor, host, port)
         where = f"{host}:{port}"
-    factory = HBaseClientFactory(reactor, transport=transport, protocol=protocol,
+    factory: Factory = HBaseClientFactory(reactor, transport=transport, protocol=protocol,
                                  timeout=timeout, max_message_size=max_message_size)
     if sasl is not None:
         sasl_host = sasl.host or host

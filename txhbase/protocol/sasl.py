@@ -31,13 +31,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from struct import Struct
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple, cast
 
 from twisted.internet import defer, threads
-from twisted.internet.interfaces import ITransport
 from twisted.internet.protocol import Factory, Protocol
 from twisted.python.failure import Failure
-from zope.interface import implementer
 
 from txhbase._gss import GSSContext, kerberos_context, require_gssapi
 from txhbase.errors import AuthenticationError, ConnectionLost, ProtocolError, TxHBaseError
@@ -66,6 +64,9 @@ _MAX_RECV = 0xFFFFFF
 
 _HEADER = Struct("!BI")
 _LEN = Struct("!I")
+
+#: ``Failure(exc)`` (Twisted's constructor is not annotated).
+_failure = cast(Callable[[BaseException], Failure], Failure)
 
 RunBlocking = Callable[..., "defer.Deferred[Any]"]
 ContextFactory = Callable[[str, str, Optional[str]], GSSContext]
@@ -194,7 +195,6 @@ class GSSAPIMechanism:
         return plain
 
 
-@implementer(ITransport)
 class _SaslTransport:
     """What the inner protocol sees as its transport: writes become SASL frames."""
 
@@ -208,18 +208,16 @@ class _SaslTransport:
         self._layer.send_frame(b"".join(seq))
 
     def loseConnection(self) -> None:
-        if self._layer.transport is not None:
-            self._layer.transport.loseConnection()
+        self._layer.wire.loseConnection()
 
     def abortConnection(self) -> None:
-        if self._layer.transport is not None:
-            self._layer.transport.abortConnection()
+        self._layer.wire.abortConnection()
 
     def getPeer(self) -> Any:
-        return self._layer.transport.getPeer() if self._layer.transport else None
+        return self._layer.wire.getPeer()
 
     def getHost(self) -> Any:
-        return self._layer.transport.getHost() if self._layer.transport else None
+        return self._layer.wire.getHost()
 
 
 _NEGOTIATING, _OPEN, _FAILED = "negotiating", "open", "failed"
@@ -235,19 +233,24 @@ class SASLClientProtocol(Protocol):
     :param max_message_size: the largest frame accepted after authentication.
     """
 
-    def __init__(self, wrapped: Protocol, mechanism: GSSAPIMechanism, run_blocking: RunBlocking,
+    def __init__(self, wrapped: Any, mechanism: GSSAPIMechanism, run_blocking: RunBlocking,
                  max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> None:
         self.wrapped = wrapped
         self.mechanism = mechanism
         self.run_blocking = run_blocking
         self.max_message_size = max_message_size
         #: fires with ``wrapped`` once the gateway said COMPLETE.
-        self.authenticated: defer.Deferred[Protocol] = defer.Deferred(self._cancel)
+        self.authenticated: defer.Deferred[Any] = defer.Deferred(self._cancel)
         self.state = _NEGOTIATING
         self._buf = bytearray()
         self._busy = True  # the initial token is being computed
         self._error: Optional[BaseException] = None
         self._inner_transport = _SaslTransport(self)
+
+    @property
+    def wire(self) -> Any:
+        """The real (TCP) transport."""
+        return self.transport
 
     # -- Twisted Protocol -------------------------------------------------------
 
@@ -264,7 +267,7 @@ class SASLClientProtocol(Protocol):
         else:
             self._negotiate()
 
-    def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[override]
+    def connectionLost(self, reason: Optional[Failure] = None) -> None:
         state, self.state = self.state, _FAILED
         if state == _NEGOTIATING:
             why = reason.getErrorMessage() if reason is not None else "closed"
@@ -273,7 +276,7 @@ class SASLClientProtocol(Protocol):
                 f"is it a Kerberized gateway?", reason=reason, sent=False))
         elif state == _OPEN:
             if self._error is not None:
-                reason = Failure(self._error)
+                reason = _failure(self._error)
             self.wrapped.connectionLost(reason)
 
     # -- negotiation -----------------------------------------------------------
@@ -282,7 +285,7 @@ class SASLClientProtocol(Protocol):
         if self.state != _NEGOTIATING:
             return
         status = COMPLETE if self.mechanism.complete else OK
-        self.transport.write(sasl_message(START, self.mechanism.name)
+        self.wire.write(sasl_message(START, self.mechanism.name)
                              + sasl_message(status, token))
         self._busy = False
         self._negotiate()
@@ -314,27 +317,27 @@ class SASLClientProtocol(Protocol):
             try:
                 msg = self._next_message()
             except AuthenticationError as e:
-                self._fail(Failure(e))
+                self._fail_with(e)
                 return
             if msg is None:
                 return
             status, payload = msg
             if status in (BAD, ERROR):
                 text = payload.decode("utf-8", "replace")
-                self._fail(Failure(AuthenticationError(
+                self._fail_with(AuthenticationError(
                     f"the gateway refused SASL authentication ({_STATUS_NAMES[status]}): "
-                    f"{text}")))
+                    f"{text}"))
                 return
             if status not in (OK, COMPLETE):
-                self._fail(Failure(AuthenticationError(
-                    f"SASL: the gateway sent {_STATUS_NAMES[status]}, expected OK or COMPLETE")))
+                self._fail_with(AuthenticationError(
+                    f"SASL: the gateway sent {_STATUS_NAMES[status]}, expected OK or COMPLETE"))
                 return
             if self.mechanism.complete:
                 if status == COMPLETE:
                     self._open()
                 else:
-                    self._fail(Failure(AuthenticationError(
-                        "SASL: the gateway did not complete the negotiation")))
+                    self._fail_with(AuthenticationError(
+                        "SASL: the gateway did not complete the negotiation"))
                 return
             self._busy = True
             if self.mechanism.may_block:
@@ -352,10 +355,10 @@ class SASLClientProtocol(Protocol):
             if self.mechanism.complete:
                 self._open()
             else:
-                self._fail(Failure(AuthenticationError(
-                    "SASL: the gateway completed before the client")))
+                self._fail_with(AuthenticationError(
+                    "SASL: the gateway completed before the client"))
             return
-        self.transport.write(sasl_message(COMPLETE if self.mechanism.complete else OK, token))
+        self.wire.write(sasl_message(COMPLETE if self.mechanism.complete else OK, token))
         self._negotiate()
 
     def _open(self) -> None:
@@ -367,23 +370,26 @@ class SASLClientProtocol(Protocol):
             self._read_frames()
 
     def _fail(self, failure: Failure) -> None:
+        self._fail_with(failure.value or AuthenticationError(failure.getErrorMessage()))
+
+    def _fail_with(self, err: BaseException) -> None:
+        """Fail ``authenticated`` (as an AuthenticationError unless a txhbase error) and drop."""
         if self.state != _NEGOTIATING:
             return
         self.state = _FAILED
-        err = failure.value
         if not isinstance(err, (TxHBaseError, defer.CancelledError)):
-            err = AuthenticationError(f"SASL authentication failed: {failure.getErrorMessage()}")
+            err = AuthenticationError(f"SASL authentication failed: {err}")
         log.info("SASL authentication failed: %s", err)
         self.authenticated.errback(err)
-        if self.transport is not None:
-            self.transport.abortConnection()
+        if self.wire is not None:
+            self.wire.abortConnection()
 
     def _cancel(self, _: Any) -> None:
         """Cancelling ``authenticated`` (e.g. a connect timeout) drops the connection."""
         if self.state == _NEGOTIATING:
             self.state = _FAILED
-            if self.transport is not None:
-                self.transport.abortConnection()
+            if self.wire is not None:
+                self.wire.abortConnection()
 
     # -- after authentication ----------------------------------------------------
 
@@ -392,7 +398,7 @@ class SASLClientProtocol(Protocol):
         if self.state != _OPEN:
             return
         payload = self.mechanism.wrap(data)
-        self.transport.write(_LEN.pack(len(payload)) + payload)
+        self.wire.write(_LEN.pack(len(payload)) + payload)
 
     def _read_frames(self) -> None:
         buf = self._buf
@@ -412,7 +418,7 @@ class SASLClientProtocol(Protocol):
             self._error = e if isinstance(e, ProtocolError) else ProtocolError(str(e))
             log.warning("dropping SASL connection: %s", e)
             del buf[:]
-            self.transport.abortConnection()
+            self.wire.abortConnection()
             return
         del buf[:pos]
         if chunks:

@@ -195,6 +195,7 @@ def test_cancel_during_negotiation_aborts_the_connection():
     runner = Deferring()
     layer, inner, tr, _ = make(run_blocking=runner)
     layer.authenticated.cancel()
+    assert result_of(layer.authenticated).check(defer.CancelledError)
     assert tr.disconnecting or getattr(tr, "aborted", False) or tr.disconnected
     runner.release()  # the step finishing late sends nothing
     assert tr.value() == b""

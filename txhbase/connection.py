@@ -172,6 +172,9 @@ class Connection:
                                  kerberos_host=kerberos_host,
                                  kerberos_principal=kerberos_principal, qop=qop,
                                  transport=transport)
+        if (self.sasl is not None and self.sasl.host is None
+                and any(kind == "endpoint" for kind, _, _ in self.addresses)):
+            raise ValueError("'kerberos_host' is needed when 'host' is an endpoint string")
         self.timeout = _validate.timeout(timeout, "timeout")
         self.connect_timeout = _validate.timeout(connect_timeout, "connect_timeout")
         self.slow_call_ms = _validate.timeout(slow_call_ms, "slow_call_ms")

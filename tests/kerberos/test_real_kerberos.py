@@ -8,6 +8,8 @@ another is refused in the negotiation).
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 
 import pytest
 import pytest_twisted
@@ -105,6 +107,33 @@ async def test_no_credentials(kerberos, monkeypatch, tmp_path):
     with pytest.raises(AuthenticationError, match="No Kerberos credentials|credentials"):
         await c.tables()
     await c.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_expired_ticket_then_keytab_refresh(kerberos, monkeypatch, tmp_path):
+    """A ticket that expired between connections: AuthenticationError from the ticket
+    cache alone; with a client keytab the reconnect fetches a fresh ticket."""
+    kinit = shutil.which("kinit")
+    if not kinit:
+        pytest.skip("kinit (MIT krb5-user) is not installed")
+    gw = await threads.deferToThread(kerberos.gateway, "auth-conf")
+    kdc = kerberos.kdc
+    ccache = "FILE:" + str(tmp_path / "short-ccache")
+    subprocess.run([kinit, "-l", "20s", "-k", "-t", kdc.keytab("client"), kdc.principal("client")],
+                   env=dict(os.environ, KRB5CCNAME=ccache), check=True, timeout=30)
+    monkeypatch.setenv("KRB5CCNAME", ccache)
+    monkeypatch.setenv("KRB5_CLIENT_KTNAME", str(tmp_path / "no-keytab"))
+    c = conn(gw)
+    try:
+        await c.tables()  # the 20 s ticket works
+        await c._proto.close()
+        await deferLater(21.0)  # MIT refuses lifetimes much shorter than this
+        with pytest.raises(AuthenticationError, match="[Ee]xpired"):
+            await c.tables()
+        monkeypatch.setenv("KRB5_CLIENT_KTNAME", kdc.keytab("client"))
+        await c.tables()
+    finally:
+        await c.close()
 
 
 @pytest_twisted.ensureDeferred

@@ -286,3 +286,7 @@ def test_connection_passes_kerberos_options():
     assert Connection("gw").sasl is None
     with pytest.raises(ValueError, match="qop"):
         Connection("gw", auth="kerberos", qop="none")
+    with pytest.raises(ValueError, match="kerberos_host"):
+        Connection("tcp:host=gw:port=9090", auth="kerberos")
+    with pytest.raises(ValueError, match="buffered"):
+        Connection("gw", auth="kerberos", transport="framed")

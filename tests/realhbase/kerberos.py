@@ -137,6 +137,12 @@ class Kdc:
         _stop(self.popen)
         self.popen = None
 
+    def cleanup(self) -> None:
+        """Stop, and remove the keytabs, krb5.conf and ticket caches."""
+        self.stop()
+        if self.dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
 
 def _read_site(path: str) -> dict[str, str]:
     props = {}
@@ -316,7 +322,7 @@ class KerberosSetup:
         for gw in self.gateways.values():
             gw.cleanup()
         self.gateways = {}
-        self.kdc.stop()
+        self.kdc.cleanup()
         for k, v in self._saved_env.items():
             if v is None:
                 os.environ.pop(k, None)
@@ -356,7 +362,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     finally:
         for gw in gateways:
             gw.cleanup()
-        kdc.stop()
+        kdc.cleanup()
         cluster.stop()
 
 

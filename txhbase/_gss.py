@@ -19,7 +19,7 @@ from typing import Any, Callable, Optional, Protocol, Tuple, TypeVar
 
 from txhbase.errors import AuthenticationError
 
-__all__ = ["GSSContext", "kerberos_context", "require_gssapi", "gss_errors"]
+__all__ = ["GSSContext", "kerberos_context", "require_gssapi", "gss_errors", "spnego_token"]
 
 _T = TypeVar("_T")
 
@@ -119,3 +119,32 @@ def kerberos_context(service: str, host: str, principal: Optional[str] = None) -
     ``gssapi`` is missing; nothing else happens until the first ``step``.
     """
     return _KerberosContext(service, host, principal)
+
+
+#: SPNEGO's mechanism OID (RFC 4178), what HTTP ``Negotiate`` carries.
+_SPNEGO_OID = "1.3.6.1.5.5.2"
+
+
+def spnego_token(service: str, host: str, principal: Optional[str] = None) -> bytes:
+    """A fresh SPNEGO initiator token for ``service@host`` (for ``Authorization: Negotiate``).
+
+    Blocking (the first call for a service may ask the KDC for a ticket): run it
+    in a thread. A new context every call: HBase's HTTP gateway authenticates
+    every request and its replay cache refuses a token seen before.
+    Raises ``AuthenticationError`` with the GSS message.
+    """
+    gssapi = require_gssapi()
+    target = f"{service}@{host}"
+
+    def make() -> bytes:
+        name = gssapi.Name(target, gssapi.NameType.hostbased_service)
+        creds = None
+        if principal is not None:
+            who = gssapi.Name(principal, gssapi.NameType.kerberos_principal)
+            creds = gssapi.Credentials(name=who, usage="initiate")
+        mech = gssapi.OID.from_int_seq(_SPNEGO_OID)
+        ctx = gssapi.SecurityContext(name=name, creds=creds, usage="initiate", mech=mech,
+                                     flags=[gssapi.RequirementFlag.mutual_authentication])
+        return bytes(ctx.step(None) or b"")
+
+    return gss_errors(f"SPNEGO authentication to {target} failed", make)

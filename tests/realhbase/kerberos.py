@@ -15,8 +15,12 @@
 The gateway alone is Kerberized; the cluster stays insecure
 (``hbase.ipc.client.fallback-to-simple-auth-allowed``).
 
-``python -m tests.realhbase.kerberos`` starts cluster, KDC and one gateway per
-qop, prints the realm, the krb5.conf, the client keytab and the gateways, and
+An HTTP-mode gateway (``qop=None``) authenticates each request with SPNEGO
+(principal ``HTTP/localhost``); the client side of that is only prototyped
+(``txhbase._gss.spnego_token``), not yet wired into the HTTP transport.
+
+``python -m tests.realhbase.kerberos [auth auth-int auth-conf http]`` starts
+cluster, KDC and those gateways (default: all), prints the realm, the krb5.conf, the client keytab and the gateways, and
 stops on Ctrl-C.
 """
 from __future__ import annotations
@@ -48,6 +52,8 @@ KDC_JAVA = os.path.join(HERE, "Kdc.java")
 
 REALM = "TXHBASE.TEST"
 SERVICE_PRINCIPAL = "hbase/localhost"
+#: the SPNEGO principal of HTTP-mode gateways
+HTTP_PRINCIPAL = "HTTP/localhost"
 CLIENT_PRINCIPAL = "client"
 #: a second client, for "wrong principal" cases
 OTHER_PRINCIPAL = "other"
@@ -84,8 +90,8 @@ class Kdc:
     """Kerby's SimpleKdcServer on 127.0.0.1 with keytabs for each principal."""
 
     def __init__(self, realm: str = REALM,
-                 principals: tuple[str, ...] = (SERVICE_PRINCIPAL, CLIENT_PRINCIPAL,
-                                                OTHER_PRINCIPAL)) -> None:
+                 principals: tuple[str, ...] = (SERVICE_PRINCIPAL, HTTP_PRINCIPAL,
+                                                CLIENT_PRINCIPAL, OTHER_PRINCIPAL)) -> None:
         self.realm = realm
         self.principals = principals
         self.dir = ""
@@ -152,12 +158,16 @@ def _read_site(path: str) -> dict[str, str]:
 
 
 class KerberizedGateway:
-    """One SASL/GSSAPI socket Thrift1 gateway at ``qop`` in front of ``cluster``."""
+    """One Kerberized Thrift1 gateway in front of ``cluster``.
 
-    def __init__(self, cluster: Any, kdc: Kdc, qop: str = "auth-conf",
+    ``qop`` set: socket mode, SASL GSSAPI at that qop. ``qop=None``: HTTP mode
+    with SPNEGO (``Authorization: Negotiate``) on every request, no TLS.
+    """
+
+    def __init__(self, cluster: Any, kdc: Kdc, qop: Optional[str] = "auth-conf",
                  host: str = "localhost") -> None:
-        if qop not in QOPS:
-            raise ValueError(f"qop must be one of {QOPS}, not {qop!r}")
+        if qop is not None and qop not in QOPS:
+            raise ValueError(f"qop must be None or one of {QOPS}, not {qop!r}")
         self.cluster = cluster
         self.kdc = kdc
         self.qop = qop
@@ -180,7 +190,6 @@ class KerberizedGateway:
             "hbase.security.authentication": "kerberos",
             "hbase.thrift.kerberos.principal": self.kdc.principal(SERVICE_PRINCIPAL),
             "hbase.thrift.keytab.file": self.kdc.keytab(SERVICE_PRINCIPAL),
-            "hbase.thrift.security.qop": self.qop,
             "hbase.ipc.client.fallback-to-simple-auth-allowed": "true",
             # The gateway's own HBase client now speaks Kerberos first and needs
             # the cluster's principals (else a NullPointerException in
@@ -189,6 +198,14 @@ class KerberizedGateway:
             "hbase.master.kerberos.principal": self.kdc.principal(SERVICE_PRINCIPAL),
             "hbase.regionserver.kerberos.principal": self.kdc.principal(SERVICE_PRINCIPAL),
         })
+        if self.qop is not None:
+            props["hbase.thrift.security.qop"] = self.qop
+        else:
+            props.update({
+                "hbase.regionserver.thrift.http": "true",
+                "hbase.thrift.spnego.principal": self.kdc.principal(HTTP_PRINCIPAL),
+                "hbase.thrift.spnego.keytab.file": self.kdc.keytab(HTTP_PRINCIPAL),
+            })
         with open(os.path.join(conf, "hbase-site.xml"), "w") as f:
             f.write(_site_xml(props))
         with open(os.path.join(conf, "core-site.xml"), "w") as f:
@@ -204,7 +221,7 @@ class KerberizedGateway:
             raise HarnessError("java is not on PATH")
         jars = jars or resolve_classpath()
         if not self.dir:
-            self.dir = tempfile.mkdtemp(prefix=f"txhbase-krbgw-{self.qop}-")
+            self.dir = tempfile.mkdtemp(prefix=f"txhbase-krbgw-{self.qop or 'http'}-")
         conf = self._write_conf()
         self.port = port or self.port or free_port()
         tmp = os.path.join(self.dir, "tmp")
@@ -217,7 +234,8 @@ class KerberizedGateway:
                f"-Dtxhbase.log.file={self.log}",
                "-cp", os.pathsep.join([conf] + jars),
                "org.apache.hadoop.hbase.thrift.ThriftServer", "-b", "127.0.0.1",
-               "-p", str(self.port), "--infoport", "-1", "-threadpool", "start"]
+               "-p", str(self.port), "--infoport", "-1",
+               *(["-threadpool"] if self.qop is not None else []), "start"]
         out = os.path.join(self.dir, "thrift.out")
         self.popen = _spawn(cmd, out, self.dir)
         last = ""
@@ -227,7 +245,10 @@ class KerberizedGateway:
                                    f"{self.popen.returncode}; read {self.log} and {out}\n"
                                    + _tail(self.log) + _tail(out))
             try:
-                sasl_ping(self.host, self.port, self.qop)
+                if self.qop is None:
+                    spnego_post(self.host, self.port)
+                else:
+                    sasl_ping(self.host, self.port, self.qop)
                 break
             except (OSError, RuntimeError) as e:
                 last = f"{type(e).__name__}: {e}"
@@ -309,11 +330,12 @@ class KerberosSetup:
         os.environ.update(env)
         return self
 
-    def gateway(self, qop: str = "auth-conf") -> KerberizedGateway:
-        """The running gateway at ``qop`` (started now if needed; restarted if stopped)."""
-        gw = self.gateways.get(qop)
+    def gateway(self, qop: Optional[str] = "auth-conf") -> KerberizedGateway:
+        """The running gateway at ``qop`` (None: HTTP mode with SPNEGO), started on first use."""
+        key = qop or "http"
+        gw = self.gateways.get(key)
         if gw is None:
-            gw = self.gateways[qop] = KerberizedGateway(self.cluster, self.kdc, qop)
+            gw = self.gateways[key] = KerberizedGateway(self.cluster, self.kdc, qop)
         if gw.popen is None or gw.popen.poll() is not None:
             gw.start()
         return gw
@@ -331,9 +353,55 @@ class KerberosSetup:
         self._saved_env = {}
 
 
+def spnego_post(host: str, port: int, token: Optional[bytes] = None,
+                timeout: float = 5.0) -> tuple[int, dict[str, str], list]:
+    """POST ``getTableNames()`` to an HTTP-mode gateway with ``Authorization: Negotiate``.
+
+    ``token``: the SPNEGO token to send (None: a fresh one; ``b''``: no
+    header). Returns (status, headers, table names or []). Raises RuntimeError
+    for a non-200 answer when ``token`` is None (the readiness check), OSError
+    when not reachable.
+    """
+    import base64
+    import http.client
+
+    from thriftpy2.protocol.binary import TBinaryProtocol
+    from thriftpy2.transport.memory import TMemoryBuffer
+
+    from tests.protocol.wire import call_bytes
+    from txhbase._gss import spnego_token
+    from txhbase.protocol.idl import hbase
+
+    fresh = token is None
+    if token is None:
+        token = spnego_token("HTTP", host)
+    headers = {"Content-Type": "application/x-thrift"}
+    if token:
+        headers["Authorization"] = "Negotiate " + base64.b64encode(token).decode()
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        conn.request("POST", "/", call_bytes("getTableNames", 1, (), "buffered", "binary"),
+                     headers)
+        resp = conn.getresponse()
+        body = resp.read()
+        got = {k.lower(): v for k, v in resp.getheaders()}
+    finally:
+        conn.close()
+    if resp.status != 200:
+        if fresh:
+            raise RuntimeError(f"HTTP {resp.status}: {body[:200]!r}")
+        return resp.status, got, []
+    proto = TBinaryProtocol(TMemoryBuffer(body))
+    proto.read_message_begin()
+    result = hbase.Hbase.getTableNames_result()
+    proto.read_struct(result)
+    return resp.status, got, list(result.success or [])
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     """Start cluster, KDC and one Kerberized gateway per qop given (default: all)."""
-    qops = (argv if argv is not None else sys.argv[1:]) or list(QOPS)
+    names = (argv if argv is not None else sys.argv[1:]) or [*QOPS, "http"]
+    qops = [None if q == "http" else q for q in names]
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     jars = resolve_classpath()
     cluster = harness.Cluster()
@@ -350,7 +418,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         for k, v in kdc.client_env().items():
             print(f"  export {k}={v}")
         for gw in gateways:
-            print(f"  qop={gw.qop}: {gw.host}:{gw.port} (up in {gw.startup_seconds:.1f} s)")
+            what = f"qop={gw.qop}" if gw.qop else "HTTP + SPNEGO"
+            print(f"  {what}: {gw.host}:{gw.port} (up in {gw.startup_seconds:.1f} s)")
         print("Ctrl-C to stop", flush=True)
         while True:
             time.sleep(1)

@@ -315,7 +315,8 @@ def sasl_ping(host: str, port: int, qop: str, timeout: float = 5.0) -> list:
 
 
 class KerberosSetup:
-    """The KDC, the client environment and one Kerberized gateway per qop (started on demand)."""
+    """The KDC, the client environment and a Kerberized gateway per qop, started on
+    demand; only the one last asked for keeps running."""
 
     def __init__(self, cluster: Any) -> None:
         self.cluster = cluster
@@ -333,6 +334,9 @@ class KerberosSetup:
     def gateway(self, qop: Optional[str] = "auth-conf") -> KerberizedGateway:
         """The running gateway at ``qop`` (None: HTTP mode with SPNEGO), started on first use."""
         key = qop or "http"
+        for other, running in self.gateways.items():
+            if other != key:  # one gateway JVM at a time: the box has 2 cores and a cluster
+                running.stop()
         gw = self.gateways.get(key)
         if gw is None:
             gw = self.gateways[key] = KerberizedGateway(self.cluster, self.kdc, qop)

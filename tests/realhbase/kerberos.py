@@ -421,6 +421,8 @@ def main(argv: Optional[list[str]] = None) -> int:
               f"(up in {kdc.startup_seconds:.1f} s)")
         for k, v in kdc.client_env().items():
             print(f"  export {k}={v}")
+        for (transport, protocol), port in cluster.ports.items():
+            print(f"  plain {transport}/{protocol}: {cluster.host}:{port}")
         for gw in gateways:
             what = f"qop={gw.qop}" if gw.qop else "HTTP + SPNEGO"
             print(f"  {what}: {gw.host}:{gw.port} (up in {gw.startup_seconds:.1f} s)")

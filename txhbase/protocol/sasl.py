@@ -285,8 +285,7 @@ class SASLClientProtocol(Protocol):
         if self.state != _NEGOTIATING:
             return
         status = COMPLETE if self.mechanism.complete else OK
-        self.wire.write(sasl_message(START, self.mechanism.name)
-                             + sasl_message(status, token))
+        self.wire.write(sasl_message(START, self.mechanism.name) + sasl_message(status, token))
         self._busy = False
         self._negotiate()
 

@@ -276,6 +276,8 @@ def test_options_are_checked_before_anything():
         sasl_options("kerberos", kerberos_principal="")
     with pytest.raises(ValueError, match="buffered"):
         sasl_options("kerberos", transport="framed")
+    with pytest.raises(ValueError, match="SPNEGO"):
+        sasl_options("kerberos", transport="https")
 
 
 def test_connection_passes_kerberos_options():

@@ -120,6 +120,9 @@ def sasl_options(auth: Any, *, kerberos_service: Any = "hbase", kerberos_host: A
         raise TypeError(f"'qop' must be a str, not {type(qop).__name__}")
     if qop not in QOPS:
         raise ValueError(f"'qop' must be one of {', '.join(QOPS)}, not {qop!r}")
+    if transport in ("http", "https"):
+        raise ValueError(f"auth='kerberos' with transport={transport!r} (SPNEGO) is not "
+                         f"supported yet: use a socket gateway (transport='buffered')")
     if transport != "buffered":
         raise ValueError(f"auth='kerberos' needs transport='buffered' (HBase's SASL gateway "
                          f"is buffered only), not {transport!r}")

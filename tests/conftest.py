@@ -236,3 +236,37 @@ def sync_gateway(request, embedded_subprocesses) -> SyncGateway:
     cluster = request.getfixturevalue("real_hbase")
     host, port = cluster.address(transport, protocol)
     return SyncGateway("hbase", host, port, transport, protocol)
+
+
+@pytest.fixture(scope="session")
+def kerberos(request):
+    """A KDC and Kerberized socket gateways in front of the real HBase (tests/realhbase/kerberos.py).
+
+    Needs the real backend and the ``gssapi`` package (the ``kerberos`` and
+    ``test`` extras); skipped otherwise (failed under TXHBASE_REQUIRE_HBASE=1
+    when gssapi is missing). Sets the client's Kerberos environment
+    (KRB5_CONFIG, KRB5_CLIENT_KTNAME, KRB5CCNAME) for the session.
+    ``kerberos.gateway(qop)`` starts one gateway per qop on first use.
+    """
+    if "hbase" not in selected_backends(request.config):
+        pytest.skip("Kerberos tests need the real HBase backend (--backend hbase|all)")
+    if request.config.getoption("--hbase-host"):
+        pytest.skip("Kerberos tests start their own gateways: not with --hbase-host")
+    try:
+        import gssapi  # noqa: F401
+    except ImportError as e:
+        if os.environ.get("TXHBASE_REQUIRE_HBASE", "") not in ("", "0"):
+            pytest.fail(f"gssapi missing (pip install -e '.[test]'): {e}", pytrace=False)
+        pytest.skip(f"gssapi missing: {e}")
+    from tests.realhbase import harness
+    from tests.realhbase.kerberos import KerberosSetup
+
+    cluster = request.getfixturevalue("real_hbase")
+    setup = KerberosSetup(cluster)
+    try:
+        setup.start()
+    except (harness.HarnessError, OSError) as e:
+        setup.stop()
+        harness._skip_or_fail(str(e))
+    yield setup
+    setup.stop()

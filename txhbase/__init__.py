@@ -2,6 +2,7 @@
 from txhbase.errors import (
     AllServersUnavailable,
     AlreadyExists,
+    AuthenticationError,
     ConnectionLost,
     HBaseIOError,
     IllegalArgument,
@@ -25,6 +26,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AllServersUnavailable",
     "AlreadyExists",
+    "AuthenticationError",
     "Batch",
     "BatchError",
     "Connection",

@@ -20,6 +20,7 @@ from twisted.python.failure import Failure
 from txhbase import _convert, _validate
 from txhbase.errors import ConnectionLost, TimeoutError
 from txhbase.protocol.connect import connect
+from txhbase.protocol.sasl import sasl_options
 from txhbase.table import Table
 
 __all__ = ["Connection", "COMPAT_MODES", "parse_addresses"]
@@ -125,6 +126,17 @@ class Connection:
     :param connect_timeout: bound on one connection attempt in ms
         (default: ``timeout``).
     :param slow_call_ms: calls slower than this are logged at WARNING.
+    :param auth: None, or ``'kerberos'``: authenticate with SASL GSSAPI to
+        a Kerberized gateway (``pip install 'txhbase[kerberos]'``); every
+        (re)connection authenticates anew. Credentials come from the
+        environment (``KRB5CCNAME`` ticket cache or ``KRB5_CLIENT_KTNAME``
+        client keytab, ``KRB5_CONFIG``).
+    :param kerberos_service: the service part of the gateway's principal.
+    :param kerberos_host: the host part (default: the gateway's host name).
+    :param kerberos_principal: the client principal (default: the one of the
+        ticket cache or client keytab).
+    :param qop: ``'auth'``, ``'auth-int'`` or ``'auth-conf'``: must be what
+        the gateway's ``hbase.thrift.security.qop`` says.
     """
 
     def __init__(self, host: Union[str, Sequence[str], None] = DEFAULT_HOST,
@@ -136,7 +148,10 @@ class Connection:
                  protocol: str = "binary", reactor: Any = None,
                  connect_timeout: Optional[float] = None,
                  max_message_size: Optional[int] = None,
-                 slow_call_ms: Optional[float] = 1000.0) -> None:
+                 slow_call_ms: Optional[float] = 1000.0,
+                 auth: Optional[str] = None, kerberos_service: str = "hbase",
+                 kerberos_host: Optional[str] = None,
+                 kerberos_principal: Optional[str] = None, qop: str = "auth") -> None:
         if transport not in TRANSPORTS:
             raise ValueError(f"'transport' must be one of {', '.join(TRANSPORTS)}, "
                              f"not {transport!r}")
@@ -153,6 +168,13 @@ class Connection:
         if not isinstance(table_prefix_separator, (bytes, str)):
             raise TypeError("'table_prefix_separator' must be a string")
         self.addresses: List[Address] = parse_addresses(host, port)
+        self.sasl = sasl_options(auth, kerberos_service=kerberos_service,
+                                 kerberos_host=kerberos_host,
+                                 kerberos_principal=kerberos_principal, qop=qop,
+                                 transport=transport)
+        if (self.sasl is not None and self.sasl.host is None
+                and any(kind == "endpoint" for kind, _, _ in self.addresses)):
+            raise ValueError("'kerberos_host' is needed when 'host' is an endpoint string")
         self.timeout = _validate.timeout(timeout, "timeout")
         self.connect_timeout = _validate.timeout(connect_timeout, "connect_timeout")
         self.slow_call_ms = _validate.timeout(slow_call_ms, "slow_call_ms")
@@ -328,6 +350,8 @@ class Connection:
                                           connect_timeout=self.connect_timeout or self.timeout)
             if self.max_message_size is not None:
                 kwargs["max_message_size"] = self.max_message_size
+            if self.sasl is not None:
+                kwargs["sasl"] = self.sasl
             try:
                 if kind == "endpoint":
                     proto = yield connect(self.reactor, endpoint=where, **kwargs)

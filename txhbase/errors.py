@@ -119,3 +119,19 @@ class AllServersUnavailable(TxHBaseError):
     def __init__(self, message: str = "", errors: Optional[dict] = None) -> None:
         super().__init__(message)
         self.errors = errors or {}
+
+
+class AuthenticationError(TxHBaseError):
+    """The gateway refused our credentials or identity.
+
+    Over HTTP: the answer was 401 or 403; ``status`` is that code and
+    ``challenge`` the server's ``WWW-Authenticate`` header (None if absent).
+    SASL/GSSAPI failures use it too (``status`` and ``challenge`` None).
+    """
+
+    def __init__(self, message: str = "", status: Optional[int] = None,
+                 challenge: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.challenge = challenge

@@ -15,6 +15,7 @@ from twisted.python.failure import Failure
 from txhbase.errors import ConnectionLost, TimeoutError, TxHBaseError
 from txhbase.protocol.client import HBaseClientProtocol, _check_timeout
 from txhbase.protocol.framing import DEFAULT_MAX_MESSAGE_SIZE, TRANSPORTS
+from txhbase.protocol.sasl import SASLClientFactory, SaslOptions
 
 __all__ = ["HBaseClientFactory", "connect"]
 
@@ -44,8 +45,14 @@ def connect(reactor: Any, host: Optional[str] = None, port: Optional[int] = None
             transport: str = "buffered", protocol: str = "binary",
             timeout: Optional[float] = None, connect_timeout: Optional[float] = None,
             max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-            endpoint: Optional[str] = None) -> defer.Deferred:
+            endpoint: Optional[str] = None,
+            sasl: Optional[SaslOptions] = None) -> defer.Deferred:
     """Connect to a gateway; fires with a connected ``HBaseClientProtocol``.
+
+    With ``sasl`` (checked by ``txhbase.protocol.sasl.sasl_options``) the
+    connection first authenticates with SASL GSSAPI (Kerberos) and fires
+    only then; ``connect_timeout`` covers the authentication too; it fails
+    with ``AuthenticationError`` when the gateway refuses.
 
     Give ``host`` and ``port``, or ``endpoint``: a Twisted client endpoint
     string (``tcp:host=h:port=p``, ``tls:h:p``, ``unix:path=/p``).
@@ -80,9 +87,18 @@ def connect(reactor: Any, host: Optional[str] = None, port: Optional[int] = None
             raise ValueError(f"port must be in 1..65535, not {port}")
         ep = HostnameEndpoint(reactor, host, port)
         where = f"{host}:{port}"
-    factory = HBaseClientFactory(reactor, transport=transport, protocol=protocol,
+    factory: Factory = HBaseClientFactory(reactor, transport=transport, protocol=protocol,
                                  timeout=timeout, max_message_size=max_message_size)
+    if sasl is not None:
+        sasl_host = sasl.host or host
+        if sasl_host is None:
+            raise ValueError("kerberos_host is needed with an endpoint string")
+        factory = SASLClientFactory(factory, sasl, sasl_host, reactor,
+                                    max_message_size=max_message_size)
     d = ep.connect(factory)
+    if sasl is not None:
+        d.addCallback(lambda layer: layer.authenticated)
+        where += " (SASL/Kerberos authentication included)"
     if connect_timeout is not None:
         def _timed_out(_: Any, t: float) -> Failure:
             err = TimeoutError(f"connecting to {where} timed out after {connect_timeout} ms")

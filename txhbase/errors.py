@@ -91,8 +91,11 @@ class ServerError(TxHBaseError):
 
     ``type`` is the TApplicationException type code (e.g. 1 UNKNOWN_METHOD,
     6 INTERNAL_ERROR); HBase uses it for uncaught server errors such as a bad
-    filter string.
+    filter string. Over HTTP, a non-200 answer other than 401/403 is a
+    ``ServerError`` too, with ``status`` the HTTP status (None otherwise).
     """
+
+    status: Optional[int] = None
 
     UNKNOWN = 0
     UNKNOWN_METHOD = 1
@@ -119,3 +122,27 @@ class AllServersUnavailable(TxHBaseError):
     def __init__(self, message: str = "", errors: Optional[dict] = None) -> None:
         super().__init__(message)
         self.errors = errors or {}
+
+
+class AuthenticationError(TxHBaseError):
+    """The gateway refused our credentials or identity.
+
+    Over HTTP: the answer was 401 or 403; ``status`` is that code and
+    ``challenge`` the server's ``WWW-Authenticate`` header (None if absent).
+    SASL/GSSAPI failures use it too (``status`` and ``challenge`` None).
+    """
+
+    def __init__(self, message: str = "", status: Optional[int] = None,
+                 challenge: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.challenge = challenge
+
+
+class TLSError(ConnectionLost):
+    """The TLS handshake failed, e.g. the gateway's certificate did not verify.
+
+    A ``ConnectionLost`` (``sent=False``: nothing reached the gateway), so a
+    pool fails over to another gateway as for any unreachable one.
+    """

@@ -15,6 +15,7 @@ from twisted.python.failure import Failure
 from txhbase.errors import ConnectionLost, TimeoutError, TxHBaseError
 from txhbase.protocol.client import HBaseClientProtocol, _check_timeout
 from txhbase.protocol.framing import DEFAULT_MAX_MESSAGE_SIZE, TRANSPORTS
+from txhbase.protocol.http import HTTP_TRANSPORTS, connect_http, http_options
 
 __all__ = ["HBaseClientFactory", "connect"]
 
@@ -44,8 +45,11 @@ def connect(reactor: Any, host: Optional[str] = None, port: Optional[int] = None
             transport: str = "buffered", protocol: str = "binary",
             timeout: Optional[float] = None, connect_timeout: Optional[float] = None,
             max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-            endpoint: Optional[str] = None) -> defer.Deferred:
+            endpoint: Optional[str] = None, http: Any = None) -> defer.Deferred:
     """Connect to a gateway; fires with a connected ``HBaseClientProtocol``.
+
+    With ``transport='http'`` or ``'https'`` (and ``http``, the checked
+    ``txhbase.protocol.http.HTTPOptions``), fires with an ``HTTPChannel``.
 
     Give ``host`` and ``port``, or ``endpoint``: a Twisted client endpoint
     string (``tcp:host=h:port=p``, ``tls:h:p``, ``unix:path=/p``).
@@ -55,8 +59,17 @@ def connect(reactor: Any, host: Optional[str] = None, port: Optional[int] = None
     A refused or failed attempt fails with ``ConnectionLost`` (``sent=False``,
     ``reason`` the Twisted failure).
     """
+    if transport in HTTP_TRANSPORTS:
+        if endpoint is not None:
+            raise ValueError(f"endpoint strings do not apply to transport={transport!r}")
+        if http is None:
+            http = http_options(transport, protocol)
+        return connect_http(reactor, host, port, http, timeout=timeout,  # type: ignore[arg-type]
+                            connect_timeout=connect_timeout,
+                            max_message_size=max_message_size)
     if transport not in TRANSPORTS:
-        raise ValueError(f"transport must be 'buffered' or 'framed', not {transport!r}")
+        raise ValueError(f"transport must be 'buffered', 'framed', 'http' or 'https', "
+                         f"not {transport!r}")
     if protocol not in ("binary", "compact"):
         raise ValueError(f"protocol must be 'binary' or 'compact', not {protocol!r}")
     _check_timeout(timeout, "timeout")

@@ -24,7 +24,13 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="An embedded HBase-compatible Thrift1 gateway.")
     p.add_argument("--port", type=int, default=9090, help="TCP port (0 = a free port)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind")
-    p.add_argument("--transport", choices=["buffered", "framed"], default="buffered")
+    p.add_argument("--transport", choices=["buffered", "framed", "http", "https"],
+                   default="buffered",
+                   help="http/https: HBase's HTTP mode (one POST per call)")
+    p.add_argument("--tls-cert", default=None, metavar="PEM",
+                   help="HTTP mode: serve HTTPS with this certificate")
+    p.add_argument("--tls-key", default=None, metavar="PEM",
+                   help="HTTP mode: the certificate's private key")
     p.add_argument("--protocol", choices=["binary", "compact"], default="binary")
     p.add_argument("--data-dir", default=None,
                    help="keep data durably in a write-ahead log in this directory")
@@ -48,7 +54,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     srv = listen(args.port, args.host, reactor=reactor, transport=args.transport,
                  protocol=args.protocol, data_dir=args.data_dir,
-                 scanner_timeout=args.scanner_timeout, idle_timeout=args.idle_timeout)
+                 scanner_timeout=args.scanner_timeout, idle_timeout=args.idle_timeout,
+                 tls_cert=args.tls_cert, tls_key=args.tls_key)
     for table, keys in args.split:
         srv.split_table(table, keys)
     reactor.addSystemEventTrigger("before", "shutdown", srv.stop)
@@ -56,7 +63,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     def ready() -> None:
         # only once the reactor runs: its SIGINT/SIGTERM handlers are in place
         print(f"txhbase.server listening on {srv.host}:{srv.port} "
-              f"({args.transport}/{args.protocol}"
+              f"({srv.transport}/{args.protocol}"
               f"{', data-dir ' + args.data_dir if args.data_dir else ''})", flush=True)
 
     reactor.callWhenRunning(ready)

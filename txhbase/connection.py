@@ -170,6 +170,9 @@ class Connection:
         if not isinstance(table_prefix_separator, (bytes, str)):
             raise TypeError("'table_prefix_separator' must be a string")
         self.addresses: List[Address] = parse_addresses(host, port)
+        if self.http is not None and any(a[0] == "endpoint" for a in self.addresses):
+            raise ValueError(f"'host': endpoint strings do not apply to "
+                             f"transport={transport!r}; give 'host:port'")
         self.timeout = _validate.timeout(timeout, "timeout")
         self.connect_timeout = _validate.timeout(connect_timeout, "connect_timeout")
         self.slow_call_ms = _validate.timeout(slow_call_ms, "slow_call_ms")
@@ -346,9 +349,6 @@ class Connection:
             if self.max_message_size is not None:
                 kwargs["max_message_size"] = self.max_message_size
             if self.http is not None:
-                if kind == "endpoint":
-                    raise ValueError(f"endpoint strings do not apply to "
-                                     f"transport={self.transport!r}")
                 kwargs["http"] = self.http
             try:
                 if kind == "endpoint":

@@ -61,6 +61,8 @@ DEFAULT_HTTP_CONNECTIONS = 4
 #: timeout (HBase sets none of its own), so we close first and never send a
 #: call on a connection the gateway is closing.
 IDLE_SECONDS = 20.0
+#: Seconds ``close()`` lets calls made before it reach the gateway.
+LINGER_SECONDS = 5.0
 #: Bytes of a non-200 answer's body kept in the error message.
 EXCERPT = 500
 CONTENT_TYPE = b"application/x-thrift"
@@ -472,6 +474,9 @@ class HTTPChannel:
         self._active: Set[_Call] = set()
         self._lost: Optional[ConnectionLost] = None
         self._pool_closed: Optional[defer.Deferred] = None
+        self._close_waiters: List[defer.Deferred] = []
+        self._linger: Any = None
+        self._draining = False
         self.connected = True
         #: callables ``hook(error: ConnectionLost)`` run once when the channel
         #: is lost (gateway unreachable) or closed, before queued calls fail.
@@ -540,19 +545,28 @@ class HTTPChannel:
         return d
 
     def close(self) -> defer.Deferred:
-        """Close every connection; fires with None once they are closed.
+        """Close the channel; fires with None once every connection is closed.
 
-        Queued calls fail with ``ConnectionLost`` (``sent=False``), calls in
-        flight with ``ConnectionLost`` (``sent=True``); later calls at once.
+        Calls made before ``close()`` fail at once with ``ConnectionLost``
+        (``sent=True``: like bytes written to a socket before it closes, their
+        requests still go out, e.g. a scanner's ``scannerClose``, their
+        replies unread) for at most ``LINGER_SECONDS``; then what is left is
+        aborted. Later calls fail at once (``sent=False``).
         """
+        done: defer.Deferred = defer.Deferred()
+        self._close_waiters.append(done)
         if self.connected:
-            self._shutdown(ConnectionLost("connection closed with close()", sent=False))
-        for call in list(self._active):
-            call.closed_with = ConnectionLost("connection closed with close() while the "
-                                              "call was in flight", sent=True)
-            if call.request is not None:
-                call.request.cancel()
-        return self._close_pool()
+            self._shutdown(ConnectionLost("connection closed with close()", sent=False),
+                           drain=True)
+            for call in list(self._active) + list(self._queue):
+                if not call.d.called:
+                    call.d.errback(ConnectionLost(
+                        "connection closed with close(); the call may still reach the gateway",
+                        sent=True))
+            if self._active or self._queue:
+                self._linger = self.clock.callLater(LINGER_SECONDS, self._abort_all)
+        self._maybe_closed()
+        return done
 
     # -- internals -------------------------------------------------------------
 
@@ -611,18 +625,16 @@ class HTTPChannel:
 
     def _finish(self, result: Any, call: _Call) -> None:
         self._active.discard(call)
-        if isinstance(result, Failure) and not call.cancelled and call.closed_with is None:
+        if isinstance(result, Failure) and not call.cancelled:
             err = transport_error(result.value, self.where)
             if isinstance(err, ConnectionLost) and err.sent is False and self.connected:
                 log.info("%s unreachable: %s", self.where, err)
-                self._shutdown(err)
+                self._shutdown(err, drain=False)
             result = Failure(err)
-        while self._queue and len(self._active) < self.options.connections and self.connected:
+        while (self._queue and len(self._active) < self.options.connections
+               and (self.connected or self._draining)):
             self._start(self._queue.popleft())
-        if not self.connected and not self._active:
-            self._close_pool()
-        if call.closed_with is not None:
-            result = Failure(call.closed_with)
+        self._maybe_closed()
         if call.cancelled or call.d.called:
             return None
         if isinstance(result, Failure):
@@ -641,19 +653,22 @@ class HTTPChannel:
         else:
             call.request.cancel()  # aborts its connection: the call cannot be withdrawn
 
-    def _shutdown(self, lost: ConnectionLost) -> None:
-        """Mark the channel lost, tell the layers above, fail queued calls."""
+    def _shutdown(self, lost: ConnectionLost, drain: bool) -> None:
+        """Mark the channel lost and tell the layers above; unless ``drain``,
+        fail the queued calls (they will never be sent)."""
         self._lost = lost
         self.connected = False
+        self._draining = drain
         for hook in list(self.on_connection_lost):
             try:
                 hook(lost)
             except Exception:
                 log.exception("on_connection_lost hook %r failed", hook)
-        queued, self._queue = self._queue, deque()
-        for call in queued:
-            if not call.d.called:
-                call.d.errback(self._lost_error())
+        if not drain:
+            queued, self._queue = self._queue, deque()
+            for call in queued:
+                if not call.d.called:
+                    call.d.errback(self._lost_error())
 
     def _lost_error(self) -> ConnectionLost:
         lost = self._lost
@@ -662,18 +677,36 @@ class HTTPChannel:
         cls = TLSError if isinstance(lost, TLSError) else ConnectionLost
         return cls(str(lost), reason=lost.reason, sent=False)
 
-    def _close_pool(self) -> defer.Deferred:
-        """Close the idle pooled connections; fires with None once closed."""
+    def _abort_all(self) -> None:
+        """The linger after ``close()`` is over: drop what was not sent, abort the rest."""
+        self._linger = None
+        self._queue.clear()
+        for call in list(self._active):
+            call.cancelled = True
+            if call.request is not None:
+                call.request.cancel()
+        self._maybe_closed()
+
+    def _maybe_closed(self) -> None:
+        """Once lost or closed with nothing left in flight, close the idle
+        connections and fire the ``close()`` Deferreds."""
+        if self.connected or self._active or self._queue:
+            return
+        if self._linger is not None and self._linger.active():
+            self._linger.cancel()
+            self._linger = None
         if self._pool_closed is None:
             self._pool_closed = self._pool.closeCachedConnections()
-        d: defer.Deferred = defer.Deferred()
+            self._pool_closed.addBoth(self._fire_closed)
+        elif self._pool_closed.called:
+            self._fire_closed(None)
 
-        def closed(result: Any) -> Any:
-            d.callback(None)
-            return result
-
-        self._pool_closed.addBoth(closed)
-        return d
+    def _fire_closed(self, result: Any) -> None:
+        if isinstance(result, Failure):
+            log.debug("closing idle HTTP connections failed: %s", result.getErrorMessage())
+        waiters, self._close_waiters = self._close_waiters, []
+        for w in waiters:
+            w.callback(None)
 
 
 def connect_http(reactor: Any, host: str, port: int, options: HTTPOptions, *,

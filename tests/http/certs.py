@@ -35,7 +35,8 @@ def _name(cn: str) -> x509.Name:
 
 
 def _cert(subject: str, key: ec.EllipticCurvePrivateKey, issuer: Optional[Tuple[str, Any]],
-          *, ca: bool = False, san: bool = False, client: bool = False) -> x509.Certificate:
+          *, ca: bool = False, san: Tuple[str, ...] = (), client: bool = False
+          ) -> x509.Certificate:
     now = datetime.datetime.now(datetime.timezone.utc)
     issuer_name, issuer_key = (subject, key) if issuer is None else issuer
     b = (x509.CertificateBuilder()
@@ -55,9 +56,13 @@ def _cert(subject: str, key: ec.EllipticCurvePrivateKey, issuer: Optional[Tuple[
         b = b.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
             issuer_key.public_key()), critical=False)
     if san:
-        b = b.add_extension(x509.SubjectAlternativeName([
-            x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False)
+        names: list = []
+        for n in san:
+            try:
+                names.append(x509.IPAddress(ipaddress.ip_address(n)))
+            except ValueError:
+                names.append(x509.DNSName(n))
+        b = b.add_extension(x509.SubjectAlternativeName(names), critical=False)
         b = b.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
                             critical=False)
     if client:
@@ -77,14 +82,16 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
                              serialization.NoEncryption())
 
 
-def make_pki(directory: str, name: str = "test") -> TLSFiles:
-    """A CA, a server certificate (localhost, 127.0.0.1) and a client
+def make_pki(directory: str, name: str = "test",
+             server_names: Tuple[str, ...] = ("localhost", "127.0.0.1")) -> TLSFiles:
+    """A CA, a server certificate (for ``server_names``) and a client
     certificate, written as PEM files under ``directory``."""
     os.makedirs(directory, exist_ok=True)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = _cert(f"txhbase {name} CA", ca_key, None, ca=True)
     server_key = ec.generate_private_key(ec.SECP256R1())
-    server = _cert("localhost", server_key, (f"txhbase {name} CA", ca_key), san=True)
+    server = _cert(server_names[0], server_key, (f"txhbase {name} CA", ca_key),
+                   san=server_names)
     client_key = ec.generate_private_key(ec.SECP256R1())
     client = _cert("txhbase-client", client_key, (f"txhbase {name} CA", ca_key), client=True)
 

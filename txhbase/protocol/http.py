@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import deque
-from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Set
+from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Set, Tuple
 
 from thriftpy2.thrift import TApplicationException
 from twisted.internet import defer
@@ -388,12 +388,27 @@ def _reasons(exc: BaseException) -> List[BaseException]:
     return out
 
 
-def _is_tls_failure(exc: BaseException) -> bool:
+def _tls_error_types() -> Tuple[type, ...]:
+    """OpenSSL's errors (untrusted chain) and service_identity's (wrong name)."""
+    types: List[type] = []
     try:
         from OpenSSL import SSL
+
+        types.append(SSL.Error)
     except ImportError:  # pragma: no cover - https needs pyOpenSSL
-        return False
-    return isinstance(exc, SSL.Error) or any(isinstance(r, SSL.Error) for r in _reasons(exc))
+        pass
+    try:
+        from service_identity import CertificateError, VerificationError
+
+        types += [VerificationError, CertificateError]
+    except ImportError:  # pragma: no cover - Twisted's TLS extra brings it
+        pass
+    return tuple(types)
+
+
+def _is_tls_failure(exc: BaseException) -> bool:
+    types = _tls_error_types()
+    return isinstance(exc, types) or any(isinstance(r, types) for r in _reasons(exc))
 
 
 def transport_error(exc: BaseException, where: str) -> TxHBaseError:
@@ -408,8 +423,9 @@ def transport_error(exc: BaseException, where: str) -> TxHBaseError:
         return exc
     if _is_tls_failure(exc):
         detail = "; ".join(str(r) for r in _reasons(exc)) or str(exc)
-        return TLSError(f"TLS handshake with {where} failed (is its certificate trusted? "
-                        f"see tls_ca / tls_verify): {detail}", reason=exc, sent=False)
+        return TLSError(f"TLS handshake with {where} failed: its certificate did not verify "
+                        f"(untrusted issuer or wrong host name? see tls_ca / tls_verify): "
+                        f"{detail}", reason=exc, sent=False)
     if isinstance(exc, (ierror.ConnectError, RequestNotSent)):
         return ConnectionLost(f"cannot connect to {where}: {exc}", reason=exc, sent=False)
     detail = "; ".join(str(r) for r in _reasons(exc)) or str(exc)

@@ -120,6 +120,20 @@ class ThriftResource(Resource):
             out.loseConnection()
         return server.NOT_DONE_YET
 
+    def render(self, request: Any) -> Any:
+        """POST serves a call; other methods are answered as HBase's Jetty does."""
+        method = request.method
+        if method == b"POST":
+            return self.render_POST(request)
+        if method in (b"GET", b"HEAD"):
+            return self.render_GET(request)
+        if method in (b"TRACE", b"OPTIONS"):
+            return self.render_TRACE(request)
+        self._record(request)
+        request.setResponseCode(http.NOT_ALLOWED)
+        request.setHeader(b"Allow", b"POST, GET, HEAD")
+        return b"HTTP method " + method + b" is not supported by this URL"
+
     def render_GET(self, request: Any) -> bytes:
         # TServlet's doGet runs doPost on an empty body, which fails: HTTP 500
         self._record(request)
@@ -130,8 +144,6 @@ class ThriftResource(Resource):
         self._record(request)
         request.setResponseCode(http.FORBIDDEN)
         return b""
-
-    render_OPTIONS = render_TRACE
 
 
 class _TrackedHTTP(http.HTTPChannel):

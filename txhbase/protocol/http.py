@@ -35,7 +35,7 @@ from twisted.python.failure import Failure
 from twisted.web.client import Agent, HTTPConnectionPool
 from twisted.web.http_headers import Headers
 from twisted.web.iweb import IAgentEndpointFactory, IBodyProducer
-from zope.interface import implementer
+from zope.interface import implementer  # type: ignore[import-untyped]
 
 from txhbase.errors import (
     AuthenticationError,
@@ -133,7 +133,7 @@ def _trust_root(path: str) -> Any:
             raise ValueError(f"'tls_ca': {path!r} holds a bad certificate: {e}") from None
     if not certs:
         raise ValueError(f"'tls_ca': {path!r} holds no certificate")
-    return trustRootFromCertificates(certs)
+    return trustRootFromCertificates(certs)  # type: ignore[no-untyped-call]
 
 
 def http_options(transport: str, protocol: str = "binary", *, http_path: Any = "/",
@@ -212,7 +212,7 @@ def http_options(transport: str, protocol: str = "binary", *, http_path: Any = "
             pem = (_read_pem(tls_client_cert, "tls_client_cert") + b"\n"
                    + _read_pem(tls_client_key, "tls_client_key"))
             try:
-                client = PrivateCertificate.loadPEM(pem)
+                client = PrivateCertificate.loadPEM(pem)  # type: ignore[no-untyped-call]
             except Exception as e:
                 raise ValueError(f"'tls_client_cert'/'tls_client_key': cannot load: {e}") \
                     from None
@@ -280,7 +280,7 @@ class _Probe(Protocol):
 
     def __init__(self, tls: bool) -> None:
         self.tls = tls
-        self.ready: defer.Deferred = defer.Deferred()
+        self.ready: "defer.Deferred[Any]" = defer.Deferred()
 
     def connectionMade(self) -> None:
         if not self.tls:
@@ -292,9 +292,10 @@ class _Probe(Protocol):
     def _done(self) -> None:
         if not self.ready.called:
             self.ready.callback(None)
-        self.transport.loseConnection()
+        transport: Any = self.transport
+        transport.loseConnection()
 
-    def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[override]
+    def connectionLost(self, reason: Optional[Failure] = None) -> None:
         if not self.ready.called:
             self.ready.errback(reason)
 
@@ -307,7 +308,7 @@ class _Body:
         self._data = data
         self.length = len(data)
 
-    def startProducing(self, consumer: Any) -> defer.Deferred:
+    def startProducing(self, consumer: Any) -> "defer.Deferred[Any]":
         consumer.write(self._data)
         return defer.succeed(None)
 
@@ -334,7 +335,7 @@ class _BodyReader(Protocol):
         self.excerpt = excerpt
         self.parts: List[bytes] = []
         self.size = 0
-        self.done: defer.Deferred = defer.Deferred(lambda d: self._abort())
+        self.done: "defer.Deferred[Any]" = defer.Deferred(lambda d: self._abort())
 
     def _abort(self) -> None:
         if self.transport is not None:
@@ -353,12 +354,12 @@ class _BodyReader(Protocol):
                     f"reply larger than max_message_size ({self.limit} bytes)"))
             self._abort()
 
-    def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[override]
+    def connectionLost(self, reason: Optional[Failure] = None) -> None:
         if self.done.called:
             return
-        from twisted.web.client import PotentialDataLoss, ResponseDone
+        from twisted.web.client import PotentialDataLoss, ResponseDone  # type: ignore[attr-defined]
 
-        if reason is None or reason.check(ResponseDone, PotentialDataLoss):
+        if reason is None or reason.check(ResponseDone, PotentialDataLoss):  # type: ignore[no-untyped-call]
             self.done.callback(b"".join(self.parts))
         else:
             self.done.errback(reason)
@@ -374,15 +375,15 @@ class _Call:
         self.spec = spec
         self.seqid = seqid
         self.body = body
-        self.d: defer.Deferred = defer.Deferred()
-        self.request: Optional[defer.Deferred] = None
+        self.d: "defer.Deferred[Any]" = defer.Deferred()
+        self.request: Optional["defer.Deferred[Any]"] = None
         self.cancelled = False
         self.closed_with: Optional[BaseException] = None
 
 
-def _reasons(exc: BaseException) -> List[BaseException]:
+def _reasons(exc: BaseException) -> List[Any]:
     """The low-level causes Twisted's HTTP client wraps in its exceptions."""
-    out = []
+    out: List[Any] = []
     for r in getattr(exc, "reasons", None) or []:
         out.append(r.value if isinstance(r, Failure) else r)
     return out
@@ -417,7 +418,7 @@ def transport_error(exc: BaseException, where: str) -> TxHBaseError:
     ``sent`` is False only when the request surely never reached the gateway
     (no connection, TLS refused, or the client knew the connection closed).
     """
-    from twisted.web.client import RequestNotSent
+    from twisted.web._newclient import RequestNotSent
 
     if isinstance(exc, TxHBaseError):
         return exc
@@ -430,6 +431,13 @@ def transport_error(exc: BaseException, where: str) -> TxHBaseError:
         return ConnectionLost(f"cannot connect to {where}: {exc}", reason=exc, sent=False)
     detail = "; ".join(str(r) for r in _reasons(exc)) or str(exc)
     return ConnectionLost(f"HTTP connection to {where} lost: {detail}", reason=exc, sent=True)
+
+
+def _timeout_error(name: str, ms: float) -> Callable[[Any, float], Failure]:
+    """``onTimeoutCancel`` for ``addTimeout``: the txhbase TimeoutError."""
+    def convert(_: Any, seconds: float) -> Failure:
+        return Failure(TimeoutError(f"{name} timed out after {ms} ms"))  # type: ignore[no-untyped-call]
+    return convert
 
 
 def unpack_result(spec: MethodSpec, mtype: int, obj: Any) -> Any:
@@ -465,7 +473,7 @@ class HTTPChannel:
                  max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
                  clock: Optional[IReactorTime] = None) -> None:
         self.reactor = reactor
-        self.clock: IReactorTime = reactor if clock is None else clock
+        self.clock: Any = reactor if clock is None else clock
         self.host = host
         self.port = port
         self.options = options
@@ -475,11 +483,11 @@ class HTTPChannel:
         netloc = f"[{host}]" if ":" in host else host
         self.url = f"{options.scheme}://{netloc}:{port}".encode("idna") + options.path
         self.endpoints = _GatewayEndpoints(reactor, host, port, options, connect_timeout)
-        self._pool = HTTPConnectionPool(reactor, persistent=True)
+        self._pool = HTTPConnectionPool(reactor, persistent=True)  # type: ignore[no-untyped-call]
         self._pool.maxPersistentPerHost = options.connections
-        self._pool.cachedConnectionTimeout = IDLE_SECONDS
+        self._pool.cachedConnectionTimeout = IDLE_SECONDS  # type: ignore[assignment]
         self._pool.retryAutomatically = False
-        self._agent = Agent.usingEndpointFactory(reactor, self.endpoints, pool=self._pool)
+        self._agent = Agent.usingEndpointFactory(reactor, self.endpoints, pool=self._pool)  # type: ignore[no-untyped-call]
         self._headers = Headers({b"Content-Type": [CONTENT_TYPE], b"Accept": [CONTENT_TYPE],
                                  b"User-Agent": [b"txhbase"]})
         for name, value in options.headers.items():
@@ -489,8 +497,8 @@ class HTTPChannel:
         self._queue: Deque[_Call] = deque()
         self._active: Set[_Call] = set()
         self._lost: Optional[ConnectionLost] = None
-        self._pool_closed: Optional[defer.Deferred] = None
-        self._close_waiters: List[defer.Deferred] = []
+        self._pool_closed: Optional["defer.Deferred[Any]"] = None
+        self._close_waiters: List["defer.Deferred[Any]"] = []
         self._linger: Any = None
         self._draining = False
         self.connected = True
@@ -506,7 +514,7 @@ class HTTPChannel:
         """Calls sent or queued whose reply has not arrived."""
         return len(self._active) + len(self._queue)
 
-    def probe(self) -> defer.Deferred:
+    def probe(self) -> "defer.Deferred[Any]":
         """Open one connection (with its TLS handshake) and close it.
 
         Fires with None once the gateway accepted it; fails with
@@ -517,13 +525,14 @@ class HTTPChannel:
         d.addCallback(lambda _: probe.ready)
 
         def fail(f: Failure) -> Failure:
-            if f.check(defer.CancelledError):
+            if f.check(defer.CancelledError):  # type: ignore[no-untyped-call]
                 return f
-            return Failure(transport_error(f.value, self.where))
+            return Failure(transport_error(f.value or Exception(), self.where))  # type: ignore[no-untyped-call]
 
-        return d.addErrback(fail)
+        out: "defer.Deferred[Any]" = d.addErrback(fail)
+        return out
 
-    def call(self, name: str, *args: Any, timeout: Optional[float] = None) -> defer.Deferred:
+    def call(self, name: str, *args: Any, timeout: Optional[float] = None) -> "defer.Deferred[Any]":
         """POST one call of Hbase method ``name`` (args in IDL order).
 
         ``timeout`` in ms (None: ``default_timeout``), counted from now,
@@ -556,11 +565,10 @@ class HTTPChannel:
             self._queue.append(call)
         if timeout is not None and not d.called:
             d.addTimeout(timeout / 1000.0, self.clock,
-                         onTimeoutCancel=lambda _, t, name=name, ms=timeout:
-                         Failure(TimeoutError(f"{name} timed out after {ms} ms")))
+                         onTimeoutCancel=_timeout_error(name, timeout))
         return d
 
-    def close(self) -> defer.Deferred:
+    def close(self) -> "defer.Deferred[Any]":
         """Close the channel; fires with None once every connection is closed.
 
         Calls made before ``close()`` fail at once with ``ConnectionLost``
@@ -569,7 +577,7 @@ class HTTPChannel:
         replies unread) for at most ``LINGER_SECONDS``; then what is left is
         aborted. Later calls fail at once (``sent=False``).
         """
-        done: defer.Deferred = defer.Deferred()
+        done: "defer.Deferred[Any]" = defer.Deferred()
         self._close_waiters.append(done)
         if self.connected:
             self._shutdown(ConnectionLost("connection closed with close()", sent=False),
@@ -593,7 +601,7 @@ class HTTPChannel:
         req.addCallback(self._on_response, call)
         req.addBoth(self._finish, call)
 
-    def _on_response(self, response: Any, call: _Call) -> defer.Deferred:
+    def _on_response(self, response: Any, call: _Call) -> "defer.Deferred[Any]":
         code = response.code
         ok = code == 200
         limit = self.max_message_size if ok else EXCERPT
@@ -642,11 +650,11 @@ class HTTPChannel:
     def _finish(self, result: Any, call: _Call) -> None:
         self._active.discard(call)
         if isinstance(result, Failure) and not call.cancelled:
-            err = transport_error(result.value, self.where)
+            err = transport_error(result.value or Exception(), self.where)
             if isinstance(err, ConnectionLost) and err.sent is False and self.connected:
                 log.info("%s unreachable: %s", self.where, err)
                 self._shutdown(err, drain=False)
-            result = Failure(err)
+            result = Failure(err)  # type: ignore[no-untyped-call]
         while (self._queue and len(self._active) < self.options.connections
                and (self.connected or self._draining)):
             self._start(self._queue.popleft())
@@ -712,7 +720,7 @@ class HTTPChannel:
             self._linger.cancel()
             self._linger = None
         if self._pool_closed is None:
-            self._pool_closed = self._pool.closeCachedConnections()
+            self._pool_closed = self._pool.closeCachedConnections()  # type: ignore[no-untyped-call]
             self._pool_closed.addBoth(self._fire_closed)
         elif self._pool_closed.called:
             self._fire_closed(None)
@@ -728,7 +736,7 @@ class HTTPChannel:
 def connect_http(reactor: Any, host: str, port: int, options: HTTPOptions, *,
                  timeout: Optional[float] = None, connect_timeout: Optional[float] = None,
                  max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-                 clock: Optional[IReactorTime] = None) -> defer.Deferred:
+                 clock: Optional[IReactorTime] = None) -> "defer.Deferred[Any]":
     """Fire with an ``HTTPChannel`` once the gateway accepted a connection.
 
     The check opens (and closes) one connection, with its TLS handshake for
@@ -754,7 +762,7 @@ def connect_http(reactor: Any, host: str, port: int, options: HTTPOptions, *,
             err = TimeoutError(f"connecting to {channel.where} timed out after "
                                f"{connect_timeout} ms")
             err.sent = False  # type: ignore[attr-defined]
-            return Failure(err)
+            return Failure(err)  # type: ignore[no-untyped-call]
 
         d.addTimeout(connect_timeout / 1000.0, channel.clock, onTimeoutCancel=timed_out)
 

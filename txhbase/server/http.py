@@ -91,7 +91,7 @@ class ThriftResource(Resource):
 
     def __init__(self, handler: Any, *, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
                  reactor: Optional[IReactorTime] = None) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.handler = handler
         self.max_message_size = max_message_size
         self.reactor = reactor
@@ -112,7 +112,7 @@ class ThriftResource(Resource):
         proto = HBaseServerProtocol(self.handler, "buffered", "binary",
                                     self.max_message_size, reactor=self.reactor)
         out = _OneCall(request)
-        proto.makeConnection(out)  # type: ignore[arg-type]
+        proto.makeConnection(out)  # type: ignore[no-untyped-call]
         request.notifyFinish().addErrback(lambda f: proto.connectionLost(f))
         proto.dataReceived(body)
         if not out.answered and not proto._replies:
@@ -148,25 +148,27 @@ class ThriftResource(Resource):
 
 class _TrackedHTTP(http.HTTPChannel):
     def connectionMade(self) -> None:
-        super().connectionMade()
-        self.factory.connections.add(self)  # type: ignore[attr-defined]
+        super().connectionMade()  # type: ignore[no-untyped-call]
+        factory: Any = self.factory
+        factory.connections.add(self)
 
-    def connectionLost(self, reason: Failure) -> None:
-        self.factory.connections.discard(self)  # type: ignore[attr-defined]
-        super().connectionLost(reason)
+    def connectionLost(self, reason: Optional[Failure] = None) -> None:
+        factory: Any = self.factory
+        factory.connections.discard(self)
+        super().connectionLost(reason)  # type: ignore[no-untyped-call]
 
 
 class HTTPGateway(server.Site):
     """The ``Site`` of an HTTP-mode gateway; tracks connections for ``stop()``."""
 
-    protocol = _TrackedHTTP
+    protocol = _TrackedHTTP  # type: ignore[assignment]
 
     def __init__(self, resource: ThriftResource, *, tls: bool,
                  idle_timeout: Optional[float], reactor: Any) -> None:
         kwargs: Dict[str, Any] = {"timeout": idle_timeout}
         if reactor is not None:
             kwargs["reactor"] = reactor
-        super().__init__(resource, **kwargs)
+        super().__init__(resource, **kwargs)  # type: ignore[no-untyped-call]
         self.noisy = False
         self.resource = resource
         self.connections: Set[Any] = set()
@@ -176,7 +178,8 @@ class HTTPGateway(server.Site):
     @property
     def requests(self) -> Deque[Dict[str, str]]:
         """The headers of each request seen (lower-case names), oldest first."""
-        return self.resource.requests
+        requests: Deque[Dict[str, str]] = self.resource.requests
+        return requests
 
     def log(self, request: Any) -> None:
         """No access log (the gateway logs through ``logging`` only)."""
@@ -203,6 +206,6 @@ def listen_http(reactor: Any, handler: Any, port: int, host: str, *,
             raise TypeError(f"{name} must be a path (str), not {type(path).__name__}")
         with open(path, "rb") as f:
             pem += f.read() + b"\n"
-    options = PrivateCertificate.loadPEM(pem).options()
+    options = PrivateCertificate.loadPEM(pem).options()  # type: ignore[no-untyped-call]
     return reactor.listenSSL(port, site, options, interface=host), site
 

@@ -2,6 +2,7 @@
 from txhbase.errors import (
     AllServersUnavailable,
     AlreadyExists,
+    AuthenticationError,
     ConnectionLost,
     HBaseIOError,
     IllegalArgument,
@@ -10,6 +11,7 @@ from txhbase.errors import (
     ProtocolError,
     ServerError,
     TimeoutError,
+    TLSError,
     TxHBaseError,
 )
 
@@ -25,6 +27,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AllServersUnavailable",
     "AlreadyExists",
+    "AuthenticationError",
     "Batch",
     "BatchError",
     "Connection",
@@ -39,6 +42,7 @@ __all__ = [
     "ServerError",
     "Table",
     "TimeoutError",
+    "TLSError",
     "TxHBaseError",
     "configure_logging",
 ]

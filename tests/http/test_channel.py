@@ -29,13 +29,22 @@ async def _until(pred, turns=5000):
     assert pred()
 
 
+_listening: dict = {}
+
+
 @pytest.fixture
 def stall():
     resource = fakes.Stall()
     port, site = fakes.serve(resource)
+    _listening[port.getHost().port] = port
     yield resource, port.getHost().port, site
     site.drop_all()
     pytest_twisted.blockon(defer.maybeDeferred(port.stopListening))
+
+
+def site_port_stop(number: int):
+    """Stop accepting connections on a ``stall`` server (live ones stay)."""
+    return defer.maybeDeferred(_listening[number].stopListening)
 
 
 def _fail_requests(resource):
@@ -131,6 +140,29 @@ async def test_close_fails_pending_calls_at_once_and_later_calls_unsent(stall):
     clock.advance(5)  # LINGER_SECONDS: then it is aborted
     await closed
     await _until(lambda: len(resource.gone) == 1)
+
+
+@pytest_twisted.ensureDeferred
+async def test_close_after_the_gateway_went_away_is_bounded(stall):
+    # one call stalls on a live connection; then the gateway stops accepting,
+    # so the next call's connection is refused and the channel is lost; close()
+    # must still fail the stalled call at once and finish within the linger
+    resource, port, site = stall
+    clock = task.Clock()
+    ch = await connect_http(reactor, "127.0.0.1", port, _opts(http_connections=2), clock=clock)
+    stalled = ch.call("getTableNames")
+    await _until(lambda: len(resource.requests) == 1)
+    await site_port_stop(port)
+    with pytest.raises(errors.ConnectionLost) as e:
+        await ch.call("getTableNames")
+    assert e.value.sent is False and not ch.connected
+    assert not stalled.called  # its own connection is still up
+    closed = ch.close()
+    with pytest.raises(errors.ConnectionLost):
+        await stalled
+    assert not closed.called
+    clock.advance(5)
+    await closed
 
 
 def _closed_port() -> int:

@@ -582,13 +582,13 @@ class HTTPChannel:
         if self.connected:
             self._shutdown(ConnectionLost("connection closed with close()", sent=False),
                            drain=True)
-            for call in list(self._active) + list(self._queue):
-                if not call.d.called:
-                    call.d.errback(ConnectionLost(
-                        "connection closed with close(); the call may still reach the gateway",
-                        sent=True))
-            if self._active or self._queue:
-                self._linger = self.clock.callLater(LINGER_SECONDS, self._abort_all)
+        for call in list(self._active) + list(self._queue):
+            if not call.d.called:
+                call.d.errback(ConnectionLost(
+                    "connection closed with close(); the call may still reach the gateway",
+                    sent=True))
+        if (self._active or self._queue) and self._linger is None:
+            self._linger = self.clock.callLater(LINGER_SECONDS, self._abort_all)
         self._maybe_closed()
         return done
 

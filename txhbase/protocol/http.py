@@ -481,7 +481,8 @@ class HTTPChannel:
         self.max_message_size = max_message_size
         self.where = f"{options.scheme}://{host}:{port}"
         netloc = f"[{host}]" if ":" in host else host
-        self.url = f"{options.scheme}://{netloc}:{port}".encode("idna") + options.path
+        self.url = (options.scheme.encode("ascii") + b"://" + netloc.encode("idna")
+                    + b":%d" % port + options.path)
         self.endpoints = _GatewayEndpoints(reactor, host, port, options, connect_timeout)
         self._pool = HTTPConnectionPool(reactor, persistent=True)  # type: ignore[no-untyped-call]
         self._pool.maxPersistentPerHost = options.connections

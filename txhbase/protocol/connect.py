@@ -59,15 +59,7 @@ def connect(reactor: Any, host: Optional[str] = None, port: Optional[int] = None
     A refused or failed attempt fails with ``ConnectionLost`` (``sent=False``,
     ``reason`` the Twisted failure).
     """
-    if transport in HTTP_TRANSPORTS:
-        if endpoint is not None:
-            raise ValueError(f"endpoint strings do not apply to transport={transport!r}")
-        if http is None:
-            http = http_options(transport, protocol)
-        return connect_http(reactor, host, port, http, timeout=timeout,  # type: ignore[arg-type]
-                            connect_timeout=connect_timeout,
-                            max_message_size=max_message_size)
-    if transport not in TRANSPORTS:
+    if transport not in TRANSPORTS and transport not in HTTP_TRANSPORTS:
         raise ValueError(f"transport must be 'buffered', 'framed', 'http' or 'https', "
                          f"not {transport!r}")
     if protocol not in ("binary", "compact"):
@@ -77,6 +69,14 @@ def connect(reactor: Any, host: Optional[str] = None, port: Optional[int] = None
     if (not isinstance(max_message_size, int) or isinstance(max_message_size, bool)
             or max_message_size <= 0):
         raise ValueError("max_message_size must be a positive int")
+    if transport in HTTP_TRANSPORTS:
+        if endpoint is not None:
+            raise ValueError(f"endpoint strings do not apply to transport={transport!r}")
+        if http is None:
+            http = http_options(transport, protocol)
+        return connect_http(reactor, host, port, http, timeout=timeout,  # type: ignore[arg-type]
+                            connect_timeout=connect_timeout,
+                            max_message_size=max_message_size)
     if endpoint is not None:
         if not isinstance(endpoint, str):
             raise TypeError(f"endpoint must be a str, not {type(endpoint).__name__}")

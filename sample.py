@@ -145,11 +145,17 @@ def parse_args(argv: list) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--host", help="a gateway to use instead of the embedded server")
     p.add_argument("--port", type=int, default=9090)
-    p.add_argument("--transport", choices=["buffered", "framed"], default="buffered")
+    p.add_argument("--transport", choices=["buffered", "framed", "http", "https"],
+                   default="buffered", help="http/https: a gateway in HTTP mode")
+    p.add_argument("--tls-ca", help="https: PEM file of the CA to trust (default: system roots)")
+    p.add_argument("--proxy-user", help="http/https: run as this user (HBase's doAs)")
     p.add_argument("--protocol", choices=["binary", "compact"], default="binary")
     p.add_argument("--timeout", type=float, default=30000.0, help="per-call timeout (ms)")
     p.add_argument("--log-config", help="logging.config.fileConfig file (default logger.conf)")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.transport == "https" and args.host is None:
+        p.error("--transport https needs --host (the embedded server needs a certificate)")
+    return args
 
 
 def main(argv: list) -> int:
@@ -169,8 +175,10 @@ def main(argv: list) -> int:
                 server = embedded.listen(0, transport=args.transport, protocol=args.protocol)
                 host, port = "127.0.0.1", server.port
                 step(f"started the embedded server on {host}:{port}")
+            http = {k: v for k, v in (("tls_ca", args.tls_ca),
+                                       ("proxy_user", args.proxy_user)) if v is not None}
             conn = txhbase.Connection(host, port, transport=args.transport,
-                                      protocol=args.protocol, timeout=args.timeout)
+                                      protocol=args.protocol, timeout=args.timeout, **http)
             yield tour(conn, server)
             outcome["rc"] = 0
             print(f"sample.py: success in {time.monotonic() - started:.2f} s", flush=True)

@@ -11,6 +11,7 @@ from txhbase.errors import (
     ProtocolError,
     ServerError,
     TimeoutError,
+    TLSError,
     TxHBaseError,
 )
 
@@ -41,6 +42,7 @@ __all__ = [
     "ServerError",
     "Table",
     "TimeoutError",
+    "TLSError",
     "TxHBaseError",
     "configure_logging",
 ]

@@ -21,6 +21,7 @@ from txhbase import _convert, _validate
 from txhbase.errors import ConnectionLost, TimeoutError
 from txhbase.protocol.connect import connect
 from txhbase.protocol.sasl import sasl_options
+from txhbase.protocol.http import DEFAULT_HTTP_CONNECTIONS, HTTP_TRANSPORTS, http_options
 from txhbase.table import Table
 
 __all__ = ["Connection", "COMPAT_MODES", "parse_addresses"]
@@ -119,7 +120,13 @@ class Connection:
     :param table_prefix: prepended (with ``table_prefix_separator``) to every
         table name, and stripped from ``tables()``, as in HappyBase.
     :param compat: HBase version compatibility (``'0.90'`` .. ``'0.98'``).
-    :param transport: ``'buffered'`` or ``'framed'``.
+    :param transport: ``'buffered'`` or ``'framed'``; ``'http'`` or ``'https'``
+        for a gateway in HTTP mode (binary protocol only), with
+        ``http_path`` (default ``'/'``), ``headers`` (sent with every
+        request), ``proxy_user`` (HBase's ``doAs``), ``http_connections``
+        (persistent connections per gateway, calls beyond them queue), and
+        for https ``tls_ca`` (PEM; None: the system's roots),
+        ``tls_client_cert``/``tls_client_key`` (PEM) and ``tls_verify``.
     :param protocol: ``'binary'`` or ``'compact'``.
     :param reactor: the reactor to connect and time out with (default: the
         global one).
@@ -151,13 +158,23 @@ class Connection:
                  slow_call_ms: Optional[float] = 1000.0,
                  auth: Optional[str] = None, kerberos_service: str = "hbase",
                  kerberos_host: Optional[str] = None,
-                 kerberos_principal: Optional[str] = None, qop: str = "auth") -> None:
-        if transport not in TRANSPORTS:
-            raise ValueError(f"'transport' must be one of {', '.join(TRANSPORTS)}, "
+                 kerberos_principal: Optional[str] = None, qop: str = "auth",
+                 http_path: str = "/", headers: Optional[Dict[str, str]] = None,
+                 tls_ca: Optional[str] = None, tls_client_cert: Optional[str] = None,
+                 tls_client_key: Optional[str] = None, tls_verify: bool = True,
+                 proxy_user: Optional[str] = None,
+                 http_connections: int = DEFAULT_HTTP_CONNECTIONS) -> None:
+        if transport not in TRANSPORTS and transport not in HTTP_TRANSPORTS:
+            raise ValueError(f"'transport' must be one of "
+                             f"{', '.join(TRANSPORTS + HTTP_TRANSPORTS)}, "
                              f"not {transport!r}")
         if protocol not in PROTOCOLS:
             raise ValueError(f"'protocol' must be one of {', '.join(PROTOCOLS)}, "
                              f"not {protocol!r}")
+        self.http = http_options(transport, protocol, http_path=http_path, headers=headers,
+                                 tls_ca=tls_ca, tls_client_cert=tls_client_cert,
+                                 tls_client_key=tls_client_key, tls_verify=tls_verify,
+                                 proxy_user=proxy_user, http_connections=http_connections)
         if compat not in COMPAT_MODES:
             raise ValueError(f"'compat' must be one of {', '.join(COMPAT_MODES)}, "
                              f"not {compat!r}")
@@ -175,6 +192,9 @@ class Connection:
         if (self.sasl is not None and self.sasl.host is None
                 and any(kind == "endpoint" for kind, _, _ in self.addresses)):
             raise ValueError("'kerberos_host' is needed when 'host' is an endpoint string")
+        if self.http is not None and any(a[0] == "endpoint" for a in self.addresses):
+            raise ValueError(f"'host': endpoint strings do not apply to "
+                             f"transport={transport!r}; give 'host:port'")
         self.timeout = _validate.timeout(timeout, "timeout")
         self.connect_timeout = _validate.timeout(connect_timeout, "connect_timeout")
         self.slow_call_ms = _validate.timeout(slow_call_ms, "slow_call_ms")
@@ -352,6 +372,8 @@ class Connection:
                 kwargs["max_message_size"] = self.max_message_size
             if self.sasl is not None:
                 kwargs["sasl"] = self.sasl
+            if self.http is not None:
+                kwargs["http"] = self.http
             try:
                 if kind == "endpoint":
                     proto = yield connect(self.reactor, endpoint=where, **kwargs)

@@ -91,8 +91,11 @@ class ServerError(TxHBaseError):
 
     ``type`` is the TApplicationException type code (e.g. 1 UNKNOWN_METHOD,
     6 INTERNAL_ERROR); HBase uses it for uncaught server errors such as a bad
-    filter string.
+    filter string. Over HTTP, a non-200 answer other than 401/403 is a
+    ``ServerError`` too, with ``status`` the HTTP status (None otherwise).
     """
+
+    status: Optional[int] = None
 
     UNKNOWN = 0
     UNKNOWN_METHOD = 1
@@ -135,3 +138,11 @@ class AuthenticationError(TxHBaseError):
         self.message = message
         self.status = status
         self.challenge = challenge
+
+
+class TLSError(ConnectionLost):
+    """The TLS handshake failed, e.g. the gateway's certificate did not verify.
+
+    A ``ConnectionLost`` (``sent=False``: nothing reached the gateway), so a
+    pool fails over to another gateway as for any unreachable one.
+    """

@@ -92,7 +92,7 @@ def make(clock, *args, **kwargs):
 
 @pytest.mark.parametrize("kwargs,exc,word", [
     ({"compat": "0.99"}, ValueError, "compat"),
-    ({"transport": "http"}, ValueError, "transport"),
+    ({"transport": "spdy"}, ValueError, "transport"),
     ({"protocol": "json"}, ValueError, "protocol"),
     ({"table_prefix": 5}, TypeError, "table_prefix"),
     ({"table_prefix_separator": 5}, TypeError, "table_prefix_separator"),

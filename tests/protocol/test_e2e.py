@@ -146,7 +146,7 @@ def test_connect_timeout_on_clock():
 
 def test_connect_validates_arguments():
     with pytest.raises(ValueError, match="transport"):
-        connect(reactor, "h", 1, transport="http")
+        connect(reactor, "h", 1, transport="spdy")
     with pytest.raises(ValueError, match="protocol"):
         connect(reactor, "h", 1, protocol="json")
     with pytest.raises(TypeError, match="port"):

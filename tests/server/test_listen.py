@@ -71,7 +71,7 @@ def test_listen_rejects_bad_arguments():
     with pytest.raises(ValueError, match="port"):
         listen(-1)
     with pytest.raises(ValueError, match="transport"):
-        listen(0, transport="http")
+        listen(0, transport="spdy")
     with pytest.raises(ValueError, match="protocol"):
         listen(0, protocol="json")
     with pytest.raises(TypeError, match="host"):

@@ -16,6 +16,7 @@ from txhbase.errors import ConnectionLost, TimeoutError, TxHBaseError
 from txhbase.protocol.client import HBaseClientProtocol, _check_timeout
 from txhbase.protocol.framing import DEFAULT_MAX_MESSAGE_SIZE, TRANSPORTS
 from txhbase.protocol.sasl import SASLClientFactory, SaslOptions
+from txhbase.protocol.http import HTTP_TRANSPORTS, connect_http, http_options
 
 __all__ = ["HBaseClientFactory", "connect"]
 
@@ -46,13 +47,16 @@ def connect(reactor: Any, host: Optional[str] = None, port: Optional[int] = None
             timeout: Optional[float] = None, connect_timeout: Optional[float] = None,
             max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
             endpoint: Optional[str] = None,
-            sasl: Optional[SaslOptions] = None) -> defer.Deferred:
+            sasl: Optional[SaslOptions] = None, http: Any = None) -> defer.Deferred:
     """Connect to a gateway; fires with a connected ``HBaseClientProtocol``.
 
     With ``sasl`` (checked by ``txhbase.protocol.sasl.sasl_options``) the
     connection first authenticates with SASL GSSAPI (Kerberos) and fires
     only then; ``connect_timeout`` covers the authentication too; it fails
     with ``AuthenticationError`` when the gateway refuses.
+
+    With ``transport='http'`` or ``'https'`` (and ``http``, the checked
+    ``txhbase.protocol.http.HTTPOptions``), fires with an ``HTTPChannel``.
 
     Give ``host`` and ``port``, or ``endpoint``: a Twisted client endpoint
     string (``tcp:host=h:port=p``, ``tls:h:p``, ``unix:path=/p``).
@@ -62,8 +66,9 @@ def connect(reactor: Any, host: Optional[str] = None, port: Optional[int] = None
     A refused or failed attempt fails with ``ConnectionLost`` (``sent=False``,
     ``reason`` the Twisted failure).
     """
-    if transport not in TRANSPORTS:
-        raise ValueError(f"transport must be 'buffered' or 'framed', not {transport!r}")
+    if transport not in TRANSPORTS and transport not in HTTP_TRANSPORTS:
+        raise ValueError(f"transport must be 'buffered', 'framed', 'http' or 'https', "
+                         f"not {transport!r}")
     if protocol not in ("binary", "compact"):
         raise ValueError(f"protocol must be 'binary' or 'compact', not {protocol!r}")
     _check_timeout(timeout, "timeout")
@@ -71,6 +76,14 @@ def connect(reactor: Any, host: Optional[str] = None, port: Optional[int] = None
     if (not isinstance(max_message_size, int) or isinstance(max_message_size, bool)
             or max_message_size <= 0):
         raise ValueError("max_message_size must be a positive int")
+    if transport in HTTP_TRANSPORTS:
+        if endpoint is not None:
+            raise ValueError(f"endpoint strings do not apply to transport={transport!r}")
+        if http is None:
+            http = http_options(transport, protocol)
+        return connect_http(reactor, host, port, http, timeout=timeout,  # type: ignore[arg-type]
+                            connect_timeout=connect_timeout,
+                            max_message_size=max_message_size)
     if endpoint is not None:
         if not isinstance(endpoint, str):
             raise TypeError(f"endpoint must be a str, not {type(endpoint).__name__}")

@@ -103,6 +103,8 @@ class RunningServer:
         self.wal = wal
         self.transport = factory.transport
         self.protocol = factory.protocol_name
+        #: HTTP mode: the headers of each request seen (lower-case names).
+        self.http_requests: Any = getattr(factory, "requests", None)
         self._stopped: Optional[defer.Deferred[None]] = None
 
     def split_table(self, name: Union[str, bytes], keys: Iterable[Union[str, bytes]]) -> None:
@@ -137,7 +139,8 @@ def listen(port: int = 0, host: str = "127.0.0.1", *, reactor: Any = None,
            data_dir: Optional[str] = None, scanner_timeout: float = 60.0,
            clock: Any = None, idle_timeout: Optional[float] = None,
            message_timeout: Optional[float] = None,
-           wal_recovery: str = "strict") -> RunningServer:
+           wal_recovery: str = "strict",
+           tls_cert: Optional[str] = None, tls_key: Optional[str] = None) -> RunningServer:
     """Start an embedded HBase Thrift1 gateway on ``host:port`` (0 = a free port).
 
     ``clock`` (an IReactorTime, default the reactor) gives server time and
@@ -152,13 +155,30 @@ def listen(port: int = 0, host: str = "127.0.0.1", *, reactor: Any = None,
     ``wal.LogCorrupted`` naming the file and byte offset, if the log is
     corrupt anywhere but in a torn last record; ``"salvage"`` keeps a copy of
     the log and starts from every record that verifies.
+
+
+    ``transport='http'`` serves HBase's HTTP mode (one POST per call, see
+    ``txhbase.server.http``), over HTTPS when ``tls_cert`` and ``tls_key``
+    (PEM files) are given (``transport='https'`` requires them); the
+    ``RunningServer``'s ``http_requests`` lists the headers it saw.
     """
     if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
         raise ValueError(f"port must be an int in 0..65535, not {port!r}")
     if not isinstance(host, str):
         raise TypeError(f"host must be str, not {type(host).__name__}")
-    if transport not in ("buffered", "framed"):
-        raise ValueError(f"transport must be 'buffered' or 'framed', not {transport!r}")
+    if transport not in ("buffered", "framed", "http", "https"):
+        raise ValueError(f"transport must be 'buffered', 'framed', 'http' or 'https', "
+                         f"not {transport!r}")
+    http_mode = transport in ("http", "https")
+    if http_mode:
+        if protocol != "binary":
+            raise ValueError(f"protocol must be 'binary' with transport={transport!r}")
+        if (tls_cert is None) != (tls_key is None):
+            raise ValueError("tls_cert and tls_key go together")
+        if transport == "https" and tls_cert is None:
+            raise ValueError("transport='https' needs tls_cert and tls_key")
+    elif tls_cert is not None or tls_key is not None:
+        raise ValueError("tls_cert/tls_key need transport='http' or 'https'")
     if protocol not in ("binary", "compact"):
         raise ValueError(f"protocol must be 'binary' or 'compact', not {protocol!r}")
     if scanner_timeout is not None and scanner_timeout < 0:
@@ -182,15 +202,23 @@ def listen(port: int = 0, host: str = "127.0.0.1", *, reactor: Any = None,
         wal.attach(store)
     handler = HBaseHandler(store, clock=clock, scanner_timeout=scanner_timeout, wal=wal,
                            server_name=b"localhost")
-    factory = _TrackingFactory(handler, transport, protocol, idle_timeout=idle_timeout,
-                               clock=clock, reactor=reactor, message_timeout=message_timeout)
+    factory: Any = None
+    if not http_mode:
+        factory = _TrackingFactory(handler, transport, protocol, idle_timeout=idle_timeout,
+                                   clock=clock, reactor=reactor, message_timeout=message_timeout)
     try:
-        lp = reactor.listenTCP(port, factory, interface=host)
+        if http_mode:
+            from txhbase.server.http import listen_http
+
+            lp, factory = listen_http(reactor, handler, port, host, tls_cert=tls_cert,
+                                      tls_key=tls_key, idle_timeout=idle_timeout)
+        else:
+            lp = reactor.listenTCP(port, factory, interface=host)
     except Exception:
         if wal is not None:
             wal.close()
         raise
     handler.server_port = lp.getHost().port
     log.info("txhbase.server listening on %s:%d (%s/%s)", host, lp.getHost().port,
-             transport, protocol)
+             factory.transport, protocol)
     return RunningServer(lp, factory, handler, wal)

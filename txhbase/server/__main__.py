@@ -24,7 +24,13 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="An embedded HBase-compatible Thrift1 gateway.")
     p.add_argument("--port", type=int, default=9090, help="TCP port (0 = a free port)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind")
-    p.add_argument("--transport", choices=["buffered", "framed"], default="buffered")
+    p.add_argument("--transport", choices=["buffered", "framed", "http", "https"],
+                   default="buffered",
+                   help="http/https: HBase's HTTP mode (one POST per call)")
+    p.add_argument("--tls-cert", default=None, metavar="PEM",
+                   help="HTTP mode: serve HTTPS with this certificate")
+    p.add_argument("--tls-key", default=None, metavar="PEM",
+                   help="HTTP mode: the certificate's private key")
     p.add_argument("--protocol", choices=["binary", "compact"], default="binary")
     p.add_argument("--data-dir", default=None,
                    help="keep data durably in a write-ahead log in this directory")
@@ -59,7 +65,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         srv = listen(args.port, args.host, reactor=reactor, transport=args.transport,
                      protocol=args.protocol, data_dir=args.data_dir,
                      scanner_timeout=args.scanner_timeout, idle_timeout=args.idle_timeout,
-                     message_timeout=args.message_timeout, wal_recovery=args.wal_recovery)
+                     message_timeout=args.message_timeout, wal_recovery=args.wal_recovery,
+                     tls_cert=args.tls_cert, tls_key=args.tls_key)
     except LogCorrupted as e:
         print(f"txhbase.server: {e}", file=sys.stderr, flush=True)
         return 2
@@ -73,7 +80,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     def ready() -> None:
         # only once the reactor runs: its SIGINT/SIGTERM handlers are in place
         print(f"txhbase.server listening on {srv.host}:{srv.port} "
-              f"({args.transport}/{args.protocol}"
+              f"({srv.transport}/{args.protocol}"
               f"{', data-dir ' + args.data_dir if args.data_dir else ''})", flush=True)
 
     reactor.callWhenRunning(ready)

@@ -887,7 +887,7 @@ class ConnectionPool:
     def _call(self, table: "PooledTable", method: str, args: tuple, kwargs: dict) -> defer.Deferred:
         """Run ``Table.<method>`` under the retry policy: on a shared connection
         if it is one Thrift call, else on a leased one."""
-        return self._run_retried(table, _retry.method_kind(method), method,
+        return self._run_retried(table, _method_kind(method), method,
                                  lambda t: getattr(t, method)(*args, **kwargs),
                                  shared=method not in _EXCLUSIVE_METHODS)
 
@@ -978,7 +978,7 @@ class ConnectionPool:
             self._shared_done(rec, False)
             raise
         self.stats.calls += 1
-        kind = _retry.method_kind(method)
+        kind = _method_kind(method)
 
         def ok(result: Any) -> Any:
             self._server_ok(rec.server)
@@ -1004,6 +1004,16 @@ class ConnectionPool:
         out: defer.Deferred = defer.Deferred(lambda _: d.cancel())
         d.addCallbacks(ok, failed).chainDeferred(out)
         return out
+
+
+_TABLE_KINDS = {"row": _retry.READ, "rows": _retry.READ, "cells": _retry.READ,
+                "exists": _retry.READ, "count": _retry.READ, "families": _retry.READ,
+                "regions": _retry.READ, "counter_get": _retry.READ,
+                "put": _retry.IDEMPOTENT, "delete": _retry.IDEMPOTENT}
+
+
+def _method_kind(method: str) -> str:
+    return _TABLE_KINDS.get(method, _retry.UNSAFE)
 
 
 def _aggregate(attempts: list) -> Optional[bool]:

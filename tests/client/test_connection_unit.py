@@ -50,13 +50,17 @@ class FakeProto:
 
 
 class FakeConnect:
-    """Replaces txhbase.connection.connect; each attempt waits for the test."""
+    """Replaces txhbase.connection.open_channel (the one channel dispatch);
+    each attempt waits for the test."""
 
     def __init__(self):
         self.attempts = []  # (where, kwargs, Deferred)
 
-    def __call__(self, reactor, host=None, port=None, **kwargs):
-        where = kwargs.get("endpoint") or f"{host}:{port}"
+    def __call__(self, reactor, address, **kwargs):
+        kind, host, port = address
+        where = host if kind == "endpoint" else f"{host}:{port}"
+        if kind == "endpoint":
+            kwargs["endpoint"] = host
         d = defer.Deferred()
         self.attempts.append((where, kwargs, d))
         return d
@@ -75,7 +79,7 @@ class FakeConnect:
 @pytest.fixture
 def fc(monkeypatch):
     f = FakeConnect()
-    monkeypatch.setattr(connection_mod, "connect", f)
+    monkeypatch.setattr(connection_mod, "open_channel", f)
     return f
 
 

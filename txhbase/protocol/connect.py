@@ -1,22 +1,31 @@
-"""Open a client connection to an HBase Thrift gateway.
+"""Open a client channel to an HBase Thrift gateway.
 
-``connect(reactor, host, port, ...)`` or ``connect(reactor, endpoint='tcp:...')``
-returns a Deferred that fires with a connected ``HBaseClientProtocol``.
+``open_channel(reactor, address, ...)`` is the ONE dispatch ``Connection``
+uses: it picks the implementation of ``protocol.channel.Channel`` for the
+``transport`` option.  Today: ``'buffered'`` and ``'framed'`` Thrift over a
+stream (``connect()`` -> ``HBaseClientProtocol``).  A new transport (HTTP,
+SASL) adds its module and one branch here.
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, Tuple
 
 from twisted.internet import defer
 from twisted.internet.endpoints import HostnameEndpoint, clientFromString
 from twisted.internet.protocol import Factory
 from twisted.python.failure import Failure
 
+from txhbase import _options
 from txhbase.errors import ConnectionLost, TimeoutError, TxHBaseError
-from txhbase.protocol.client import HBaseClientProtocol, _check_timeout
-from txhbase.protocol.framing import DEFAULT_MAX_MESSAGE_SIZE, TRANSPORTS
+from txhbase.protocol.channel import Channel
+from txhbase.protocol.client import HBaseClientProtocol
 
-__all__ = ["HBaseClientFactory", "connect"]
+__all__ = ["Address", "HBaseClientFactory", "connect", "open_channel"]
+
+DEFAULT_MAX_MESSAGE_SIZE = _options.DEFAULT_MAX_MESSAGE_SIZE
+
+#: One gateway address: ``("tcp", host, port)`` or ``("endpoint", description, None)``.
+Address = Tuple[str, str, Optional[int]]
 
 
 class HBaseClientFactory(Factory):
@@ -44,7 +53,7 @@ def connect(reactor: Any, host: Optional[str] = None, port: Optional[int] = None
             transport: str = "buffered", protocol: str = "binary",
             timeout: Optional[float] = None, connect_timeout: Optional[float] = None,
             max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-            endpoint: Optional[str] = None) -> defer.Deferred:
+            endpoint: Optional[str] = None) -> "defer.Deferred[HBaseClientProtocol]":
     """Connect to a gateway; fires with a connected ``HBaseClientProtocol``.
 
     Give ``host`` and ``port``, or ``endpoint``: a Twisted client endpoint
@@ -55,15 +64,11 @@ def connect(reactor: Any, host: Optional[str] = None, port: Optional[int] = None
     A refused or failed attempt fails with ``ConnectionLost`` (``sent=False``,
     ``reason`` the Twisted failure).
     """
-    if transport not in TRANSPORTS:
-        raise ValueError(f"transport must be 'buffered' or 'framed', not {transport!r}")
-    if protocol not in ("binary", "compact"):
-        raise ValueError(f"protocol must be 'binary' or 'compact', not {protocol!r}")
-    _check_timeout(timeout, "timeout")
-    connect_timeout = _check_timeout(connect_timeout, "connect_timeout")
-    if (not isinstance(max_message_size, int) or isinstance(max_message_size, bool)
-            or max_message_size <= 0):
-        raise ValueError("max_message_size must be a positive int")
+    _options.transport(transport)
+    _options.protocol(protocol)
+    _options.timeout_ms(timeout, "timeout")
+    connect_timeout = _options.timeout_ms(connect_timeout, "connect_timeout")
+    max_message_size = _options.max_message_size(max_message_size)
     if endpoint is not None:
         if not isinstance(endpoint, str):
             raise TypeError(f"endpoint must be a str, not {type(endpoint).__name__}")
@@ -82,12 +87,12 @@ def connect(reactor: Any, host: Optional[str] = None, port: Optional[int] = None
         where = f"{host}:{port}"
     factory = HBaseClientFactory(reactor, transport=transport, protocol=protocol,
                                  timeout=timeout, max_message_size=max_message_size)
-    d = ep.connect(factory)
+    d: "defer.Deferred[HBaseClientProtocol]" = ep.connect(factory)
     if connect_timeout is not None:
         def _timed_out(_: Any, t: float) -> Failure:
-            err = TimeoutError(f"connecting to {where} timed out after {connect_timeout} ms")
-            err.sent = False  # nothing was written: callers may retry safely
-            return Failure(err)
+            # nothing was written: callers may retry safely
+            return Failure(TimeoutError(
+                f"connecting to {where} timed out after {connect_timeout} ms", sent=False))
 
         d.addTimeout(connect_timeout / 1000.0, reactor, onTimeoutCancel=_timed_out)
 
@@ -98,4 +103,28 @@ def connect(reactor: Any, host: Optional[str] = None, port: Optional[int] = None
                                       reason=f, sent=False))
 
     d.addErrback(_wrap)
+    return d
+
+
+def open_channel(reactor: Any, address: Address, *, transport: str = "buffered",
+                 protocol: str = "binary", timeout: Optional[float] = None,
+                 connect_timeout: Optional[float] = None,
+                 max_message_size: Optional[int] = None) -> "defer.Deferred[Channel]":
+    """Open one ``Channel`` to ``address`` over ``transport``.
+
+    Fires with the connected channel; fails with ``ConnectionLost``
+    (``sent=False``) when the gateway cannot be reached, ``TimeoutError``
+    (``sent=False``) after ``connect_timeout`` ms.  Raises ``TypeError`` /
+    ``ValueError`` for bad options, before any I/O.
+    """
+    kind, where, port = address
+    _options.transport(transport)
+    size = _options.max_message_size(max_message_size)
+    d: "defer.Deferred[Any]"
+    if kind == "endpoint":
+        d = connect(reactor, endpoint=where, transport=transport, protocol=protocol,
+                    timeout=timeout, connect_timeout=connect_timeout, max_message_size=size)
+    else:
+        d = connect(reactor, where, port, transport=transport, protocol=protocol,
+                    timeout=timeout, connect_timeout=connect_timeout, max_message_size=size)
     return d

@@ -558,13 +558,15 @@ class Scanner:
             pin.release()
             return defer.succeed(None)
         d = pin.call("scannerClose", sid, timeout=self._timeout)
+        # Given back at once: the close is written, and whatever the next
+        # borrower sends is answered after it (one connection, in order).
+        pin.release()
 
         def closed(result: Any) -> None:
             if isinstance(result, Failure):
                 log.debug("scannerClose(%d) failed: %s", sid, result.getErrorMessage())
             else:
                 log.debug("closed scanner %d on %r", sid, self.table.name)
-            pin.release(isinstance(result, Failure))
             return None
 
         return d.addBoth(closed)

@@ -518,6 +518,29 @@ def test_connections_move_back_to_a_recovered_gateway():
     assert ("server_marked_up", A) in rec.events
 
 
+def test_argument_types_and_values_as_happybase():
+    """Issue 12 item 5: wrong type -> TypeError, wrong value -> ValueError."""
+    with pytest.raises(TypeError, match="size"):
+        ConnectionPool("abc", reactor=task.Clock())
+    with pytest.raises(ValueError, match="size"):
+        ConnectionPool(0, reactor=task.Clock())
+    pool = ConnectionPool(1, host=None, reactor=task.Clock())  # as Connection(host=None)
+    assert pool.servers == ["localhost:9090"]
+
+
+def test_thrift_error_inside_async_with_connection_replaces_it():
+    pool, cluster, clock, _ = make(A, size=1)
+
+    async def use():
+        async with pool.connection() as conn:
+            raise errors.HBaseIOError("boom", can_retry=False)
+
+    failure(defer.ensureDeferred(use()), errors.HBaseIOError)
+    (first,) = cluster.connections
+    assert first.closed and pool.stats.disposed == 1
+    assert result(pool.connection()) is not first
+
+
 def test_bad_connection_options_fail_at_construction():
     with pytest.raises(ValueError):
         ConnectionPool(1, reactor=task.Clock(), transport="carrier-pigeon")

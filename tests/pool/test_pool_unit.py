@@ -593,3 +593,46 @@ def test_each_lease_tries_each_gateway_once_even_without_down_interval():
     exc = failure(pool.connection(), errors.AllServersUnavailable)
     assert set(exc.errors) == {A, B}
     assert pool.stats.failures == {A: 1, B: 1}
+
+
+# ---------------------------------------------------------------- graceful close
+
+
+def test_close_with_grace_lets_calls_in_flight_finish():
+    pool, cluster, clock, _ = make(A, size=2)
+    t = pool.table("t")
+    cluster.servers[A].script.append(fakes.HOLD)
+    d = t.put(b"r", {b"cf:a": b"1"})
+    closing = pool.close(grace=5)
+    assert not closing.called
+    exc = failure(t.row(b"r"), errors.NoConnectionsAvailable)
+    assert "the pool was closed" in str(exc)
+    failure(pool.connection(), errors.NoConnectionsAvailable)
+    (held, *_), = cluster.servers[A].held[:1]
+    held.callback(cluster.servers[A].held[0][3]())
+    assert result(d) is None and cluster.store[b"r"] == {b"cf:a": b"1"}
+    assert result(closing) is None
+    assert all(c.closed for c in cluster.connections) and pool.stats.in_use == 0
+
+
+def test_close_with_grace_closes_what_is_left_when_it_ends():
+    pool, cluster, clock, _ = make(A, size=2)
+    cluster.servers[A].script.append(fakes.HOLD)
+    pool.table("t").row(b"r")
+    leased = result(pool.connection())
+    closing = pool.close(grace=5)
+    clock.advance(4.9)
+    assert not closing.called and not leased.closed
+    clock.advance(0.1)
+    assert result(closing) is None
+    assert all(c.closed for c in cluster.connections)
+    pool.release(leased)  # after close: harmless
+
+
+def test_close_at_once_fails_waiters():
+    pool, cluster, clock, _ = make(A, size=1)
+    c = result(pool.connection())
+    w = pool.connection()
+    assert result(pool.close(grace=0)) is None
+    failure(w, errors.NoConnectionsAvailable)
+    assert c.closed

@@ -142,7 +142,7 @@ class Leases:
     def lease(self, avoid: AbstractSet[str], timeout: Optional[float]) -> "defer.Deferred[Pooled]":
         """Fire with a checked-out ``Pooled``; prefer servers not in ``avoid``."""
         if self.closed:
-            return defer.fail(NoConnectionsAvailable("the pool is closed"))
+            return defer.fail(NoConnectionsAvailable("the pool was closed"))
         rec = self.take_idle(avoid)
         if rec is not None:
             self.checkout(rec)
@@ -169,7 +169,7 @@ class Leases:
         when every connection is lent exclusively or at ``max_in_flight``.
         """
         if self.closed:
-            return defer.fail(NoConnectionsAvailable("the pool is closed"))
+            return defer.fail(NoConnectionsAvailable("the pool was closed"))
         got = self.try_shared(avoid)
         if got is OPEN:
             return self.open_shared(avoid)
@@ -449,7 +449,7 @@ class Leases:
             self.servers.ok(server)
             if self.closed:
                 self.dispose(rec)
-                raise NoConnectionsAvailable("the pool is closed")
+                raise NoConnectionsAvailable("the pool was closed")
             self.checkout(rec)
             return rec
 

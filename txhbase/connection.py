@@ -126,9 +126,11 @@ def _describe(addr: Address) -> str:
     return where if kind == "endpoint" else f"{where}:{port}"
 
 
-#: Opens one channel to one address (default: ``protocol.connect.open_channel``
-#: with the Connection's options; ``txhbase.testing`` passes an in-memory one).
-ChannelFactory = Callable[[Address], "defer.Deferred[Channel]"]
+#: Opens one channel: ``factory(reactor, address, transport=, protocol=,
+#: timeout=, connect_timeout=, max_message_size=)``, as
+#: ``protocol.connect.open_channel`` (the default); ``txhbase.testing``
+#: passes an in-memory one.
+ChannelFactory = Callable[..., "defer.Deferred[Channel]"]
 
 
 def _follow(d: "defer.Deferred[None]") -> "defer.Deferred[None]":
@@ -161,6 +163,9 @@ class Connection:
     :param connect_timeout: bound on one connection attempt in ms
         (default: ``timeout``).
     :param slow_call_ms: calls slower than this are logged at WARNING.
+    :param channel_factory: opens the wire to a gateway (see
+        ``ChannelFactory``; default ``protocol.connect.open_channel``), e.g.
+        ``txhbase.testing.MemoryGateway``'s in-memory one.
     """
 
     def __init__(self, host: Union[str, Sequence[str], None] = DEFAULT_HOST,
@@ -200,7 +205,7 @@ class Connection:
             from twisted.internet import reactor as _reactor
             reactor = _reactor  # type: ignore[assignment]
         self.reactor: Any = reactor
-        self._channel_factory: ChannelFactory = channel_factory or self._open_channel
+        self._channel_factory: Optional[ChannelFactory] = channel_factory
         self._index = 0
         self._proto: Optional[Channel] = None
         self._connecting: "Optional[defer.Deferred[Channel]]" = None
@@ -408,11 +413,13 @@ class Connection:
         d.addBoth(done)
 
     def _open_channel(self, addr: Address) -> "defer.Deferred[Channel]":
-        """The default channel factory: ``protocol.connect.open_channel``."""
-        return open_channel(self.reactor, addr, transport=self.transport,
-                            protocol=self.protocol, timeout=self.timeout,
-                            connect_timeout=self.connect_timeout or self.timeout,
-                            max_message_size=self.max_message_size)
+        """One channel to ``addr`` with this Connection's options, through
+        the channel factory (default: ``protocol.connect.open_channel``)."""
+        factory = self._channel_factory or open_channel
+        return factory(self.reactor, addr, transport=self.transport,
+                       protocol=self.protocol, timeout=self.timeout,
+                       connect_timeout=self.connect_timeout or self.timeout,
+                       max_message_size=self.max_message_size)
 
     @defer.inlineCallbacks
     def _connect_any(self, reconnect: bool) -> Any:
@@ -424,7 +431,7 @@ class Connection:
             idx = (self._index + i) % n
             addr = self.addresses[idx]
             try:
-                proto = yield self._channel_factory(addr)
+                proto = yield self._open_channel(addr)
             except defer.CancelledError:
                 raise
             except Exception as exc:

@@ -483,3 +483,67 @@ async def test_64_concurrent_rows_pipeline_on_2_connections(gateway, row_prefix)
     finally:
         await pool.close()
         await proxy.stop()
+
+
+@pytest.mark.backend
+@pytest_twisted.ensureDeferred
+async def test_two_gateways_killed_and_revived_in_turn_fail_no_call(gateway, proxies, row_prefix):
+    """Issue 12 item 6: one of two gateways always accepts connections, but
+    each is revived while still marked down and the other is killed right
+    after: every gateway is 'down' at times. Down is a hint, so no put and
+    no scan may fail."""
+    a, b = proxies[:2]
+    ports = {id(p): p.port for p in (a, b)}
+    pool = make_pool(gateway, [a, b], size=2, down_interval=2.0, max_down_interval=8.0)
+    table = pool.table(TABLE)
+    seeded = [row_prefix + b"s%03d" % i for i in range(60)]
+    await defer.gatherResults([table.put(k, {b"cf:v": k}) for k in seeded])
+    acked, failed, scanned = [], [], []
+    done = []
+
+    async def writer(w):
+        i = 0
+        while not done:
+            key = row_prefix + b"w%d-%04d" % (w, i)
+            i += 1
+            r = await settled(table.put(key, {b"cf:v": key}))
+            if r is None:
+                acked.append(key)
+            else:
+                failed.append((key, r.value))
+            await sleep(0.01)
+
+    async def reader():
+        scanner = table.scan(row_prefix=row_prefix + b"s", batch_size=3)
+        while True:
+            item = await bounded(scanner.get_next())
+            if item is None:
+                return
+            scanned.append(item[0])
+            await sleep(0.04)
+
+    writers = [defer.ensureDeferred(writer(w)) for w in range(4)]
+    scan = defer.ensureDeferred(reader())
+    try:
+        for turn in range(6):
+            victim = (a, b)[turn % 2]
+            await victim.stop()        # connections reset, port closed
+            await sleep(0.3)
+            victim.listen(ports[id(victim)])
+            await sleep(0.2)           # back, but still inside its down interval
+        done.append(True)
+        await defer.gatherResults(writers)
+        await bounded(scan)
+        assert not failed, f"{len(failed)} puts failed while a gateway was up: {failed[:3]}"
+        assert len(acked) > 40
+        assert scanned == seeded
+        assert pool.stats.failures, "no gateway was ever marked down: the test tested nothing"
+        conn = await direct(gateway)
+        try:
+            rows = dict(await conn.table(TABLE).rows(acked))
+        finally:
+            await conn.close()
+        assert sorted(rows) == sorted(acked)
+    finally:
+        done.append(True)
+        await pool.close()

@@ -185,7 +185,8 @@ class CallRunner:
 
 
 class _ScanBudget:
-    """One scan's retries, kept across the pins it moves through."""
+    """One scan's retries since its last answered call, kept across the pins
+    it moves through."""
 
     __slots__ = ("attempts", "retries", "started")
 
@@ -215,7 +216,16 @@ class PoolPin:
         rec = self._rec
         if rec is None:
             return defer.fail(ConnectionLost("the scanner's lease was given back", sent=False))
-        return rec.conn.call(method, *args, timeout=timeout)
+        return rec.conn.call(method, *args, timeout=timeout).addCallback(self._answered)
+
+    def _answered(self, result: Any) -> Any:
+        """A call of the scan was answered: its retry budget starts afresh
+        (a long scan survives any number of failures it makes progress between)."""
+        budget = self._budget
+        if budget.retries:
+            budget.retries = 0
+            budget.started = self._runner.clock.seconds()
+        return result
 
     def resume(self, exc: BaseException, opening: bool) -> "Optional[defer.Deferred[Pinned]]":
         """After a failed scan call: mark the gateway down if at fault, and

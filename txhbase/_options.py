@@ -13,7 +13,7 @@ from txhbase import _validate
 
 __all__ = [
     "TRANSPORTS", "PROTOCOLS", "DEFAULT_MAX_MESSAGE_SIZE",
-    "transport", "protocol", "max_message_size", "timeout_ms", "seconds",
+    "transport", "protocol", "max_message_size", "timeout_ms", "seconds", "duration",
 ]
 
 #: Wire transports a Thrift1 gateway speaks (one dispatch in protocol/connect.py).
@@ -74,3 +74,10 @@ def seconds(value: Any, name: str, *, minimum: float = 0.0, inclusive: bool = Tr
         raise ValueError(f"'{name}' must be a number {'>=' if inclusive else '>'} {minimum}, "
                          f"not {value!r}")
     return float(value)
+
+
+def duration(value: Any, name: str) -> float:
+    """A number of seconds >= 0 (None refused)."""
+    got = seconds(value, name, allow_none=False)
+    assert got is not None
+    return got

@@ -183,7 +183,7 @@ class RetryPolicy:
     def delay(self, retry_number: int) -> float:
         """Seconds to wait before retry number ``retry_number`` (1-based)."""
         ceiling = min(self.cap, self.base * (2 ** max(0, retry_number - 1)))
-        return ceiling * self.random()
+        return float(ceiling * self.random())
 
 
 def aggregate(attempts: Sequence[Attempt]) -> Optional[bool]:

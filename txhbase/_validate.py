@@ -9,7 +9,7 @@ stack trace.  Names (rows, columns, tables) may be ``bytes`` or ``str``
 from __future__ import annotations
 
 from numbers import Integral
-from typing import Any, Iterable, List, Mapping, Optional
+from typing import Any, Iterable, List, Mapping, Optional, Tuple
 
 __all__ = [
     "to_bytes", "opt_bytes", "columns", "column", "put_column", "value", "put_data",
@@ -84,7 +84,7 @@ def value(val: Any, col: bytes, name: str = "data") -> bytes:
     raise TypeError(f"value of column {col!r} in '{name}' must be bytes, not {_kind(val)}")
 
 
-def put_data(data: Any, name: str = "data") -> List[tuple]:
+def put_data(data: Any, name: str = "data") -> List[Tuple[bytes, bytes]]:
     """A ``{column: value}`` mapping as a list of ``(column_bytes, value_bytes)``."""
     if type(data) is not dict and not isinstance(data, Mapping):
         raise TypeError(f"'{name}' must be a dict of column -> value, not {_kind(data)}")
@@ -126,7 +126,7 @@ def integer(val: Any, name: str, minimum: Optional[int] = None,
         raise ValueError(f"'{name}' must be >= {minimum}, not {val}")
     if maximum is not None and val > maximum:
         raise ValueError(f"'{name}' must be <= {maximum}, not {val}")
-    return val
+    return int(val)
 
 
 def timestamp(val: Any, name: str = "timestamp") -> Optional[int]:

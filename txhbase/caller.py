@@ -12,12 +12,46 @@ a lease of one pooled connection).  Future transports plug in below
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Protocol
+from typing import Any, Callable, Optional, Protocol, cast
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 
-__all__ = ["Caller", "Pinned", "ScannerHandle"]
+__all__ = ["Caller", "Clock", "DelayedCall", "Pinned", "ScannerHandle", "as_reactor_time"]
+
+
+class DelayedCall(Protocol):
+    """What txhbase uses of ``IDelayedCall``."""
+
+    def getTime(self) -> float:
+        """When the call runs (clock seconds)."""
+
+    def active(self) -> bool:
+        """True until it ran or was cancelled."""
+
+    def cancel(self) -> None:
+        """Do not run it."""
+
+
+class Clock(Protocol):
+    """What txhbase uses of ``IReactorTime`` (a reactor or ``task.Clock``).
+
+    A structural type, so the logic calls ``seconds``/``callLater`` checked
+    by mypy (``IReactorTime`` is a zope interface mypy cannot call without
+    a plugin); ``as_reactor_time`` hands it to Twisted APIs.
+    """
+
+    def seconds(self) -> float:
+        """Now, in seconds."""
+
+    def callLater(self, delay: float, callable: Callable[..., Any], *args: Any,
+                  **kw: Any) -> DelayedCall:
+        """Run ``callable(*args, **kw)`` in ``delay`` seconds."""
+
+
+def as_reactor_time(clock: Clock) -> IReactorTime:
+    """``clock`` for Twisted APIs typed with ``IReactorTime`` (addTimeout, deferLater)."""
+    return cast(IReactorTime, clock)
 
 
 class ScannerHandle(Protocol):
@@ -67,7 +101,7 @@ class Caller(Protocol):
         """HBase compatibility mode (``'0.90'`` .. ``'0.98'``)."""
 
     @property
-    def clock(self) -> IReactorTime:
+    def clock(self) -> Clock:
         """The clock timeouts and back-off run on."""
 
     def call(self, method: str, *args: Any, timeout: Optional[float] = None) -> "Deferred[Any]":

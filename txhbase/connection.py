@@ -19,7 +19,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.python.failure import Failure
 
 from txhbase import _convert, _options, _retry, _validate
-from txhbase.caller import Pinned, ScannerHandle
+from txhbase.caller import Clock, Pinned, ScannerHandle, as_reactor_time
 from txhbase.errors import ConnectionLost, TimeoutError
 from txhbase.protocol.channel import Channel
 from txhbase.protocol.connect import Address, open_channel
@@ -203,7 +203,8 @@ class Connection:
         self.protocol = protocol
         if reactor is None:
             from twisted.internet import reactor as _reactor
-            reactor = _reactor  # type: ignore[assignment]
+            reactor = _reactor
+        #: the reactor given (or the global one): connects, and is the clock.
         self.reactor: Any = reactor
         self._channel_factory: Optional[ChannelFactory] = channel_factory
         self._index = 0
@@ -259,9 +260,9 @@ class Connection:
         return self._compat
 
     @property
-    def clock(self) -> IReactorTime:
+    def clock(self) -> Clock:
         """The clock timeouts run on (the ``reactor`` given, or the global one)."""
-        clock: IReactorTime = self.reactor
+        clock: Clock = self.reactor
         return clock
 
     @property
@@ -313,7 +314,7 @@ class Connection:
     def _drain(self, grace: float) -> "defer.Deferred[None]":
         idle: "defer.Deferred[None]" = defer.Deferred()
         self._idle_waiters.append(idle)
-        idle.addTimeout(grace, self.clock, onTimeoutCancel=lambda r, t: None)
+        idle.addTimeout(grace, as_reactor_time(self.clock), onTimeoutCancel=lambda r, t: None)
 
         def done(_: Any) -> "defer.Deferred[None]":
             self._draining = None
@@ -369,11 +370,12 @@ class Connection:
         if timeout is not None and not waiter.called:
             where = self.address
 
-            def timed_out(result: Any, seconds: float) -> Failure:
-                return Failure(TimeoutError(f"connecting to {where} timed out after {timeout} ms",
-                                            sent=False))
+            def timed_out(result: Any, seconds: float) -> None:
+                raise TimeoutError(f"connecting to {where} timed out after {timeout} ms",
+                                   sent=False)
 
-            waiter.addTimeout(timeout / 1000.0, self.clock, onTimeoutCancel=timed_out)
+            waiter.addTimeout(timeout / 1000.0, as_reactor_time(self.clock),
+                              onTimeoutCancel=timed_out)
         return waiter
 
     def _drop_waiter(self, d: "defer.Deferred[Channel]") -> None:
@@ -562,9 +564,9 @@ class Connection:
             name = self._table_name(name)
         return Table(name, self)
 
-    def tables(self, *, timeout: Optional[float] = None) -> defer.Deferred:
+    def tables(self, *, timeout: Optional[float] = None) -> "defer.Deferred[List[bytes]]":
         """Fire with the list of table names (prefix stripped, only prefixed
-        tables when ``table_prefix`` is set)."""
+        tables when ``table_prefix`` is set); fails as ``call`` does."""
         d = self.call("getTableNames", timeout=timeout)
 
         def strip(names: List[bytes]) -> List[bytes]:
@@ -576,7 +578,7 @@ class Connection:
         return d.addCallback(strip)
 
     def create_table(self, name: Union[bytes, str], families: Dict[Any, Any], *,
-                     timeout: Optional[float] = None) -> defer.Deferred:
+                     timeout: Optional[float] = None) -> "defer.Deferred[Table]":
         """Create a table; fires with its ``Table``.
 
         ``families`` maps family names to option dicts in HappyBase's names
@@ -591,7 +593,7 @@ class Connection:
         return d.addCallback(lambda _: Table(full, self))
 
     def delete_table(self, name: Union[bytes, str], disable: bool = False, *,
-                     timeout: Optional[float] = None) -> defer.Deferred:
+                     timeout: Optional[float] = None) -> "defer.Deferred[None]":
         """Delete a table (disabling it first when ``disable`` is true and it
         is enabled); fires with None, fails with ``HBaseIOError``."""
         full = self._table_name(name)
@@ -609,24 +611,24 @@ class Connection:
         return d.addCallback(lambda _: None)
 
     def enable_table(self, name: Union[bytes, str], *,
-                     timeout: Optional[float] = None) -> defer.Deferred:
+                     timeout: Optional[float] = None) -> "defer.Deferred[None]":
         """Enable a table; fires with None, fails with ``HBaseIOError``."""
         return self.call("enableTable", self._table_name(name),
                          timeout=timeout).addCallback(lambda _: None)
 
     def disable_table(self, name: Union[bytes, str], *,
-                      timeout: Optional[float] = None) -> defer.Deferred:
+                      timeout: Optional[float] = None) -> "defer.Deferred[None]":
         """Disable a table; fires with None, fails with ``HBaseIOError``."""
         return self.call("disableTable", self._table_name(name),
                          timeout=timeout).addCallback(lambda _: None)
 
     def is_table_enabled(self, name: Union[bytes, str], *,
-                         timeout: Optional[float] = None) -> defer.Deferred:
+                         timeout: Optional[float] = None) -> "defer.Deferred[bool]":
         """Fire with True when the table is enabled; ``HBaseIOError`` if missing."""
         return self.call("isTableEnabled", self._table_name(name), timeout=timeout)
 
     def compact_table(self, name: Union[bytes, str], major: bool = False, *,
-                      timeout: Optional[float] = None) -> defer.Deferred:
+                      timeout: Optional[float] = None) -> "defer.Deferred[None]":
         """Request a (major) compaction; fires with None once requested."""
         method = "majorCompact" if major else "compact"
         return self.call(method, self._table_name(name),

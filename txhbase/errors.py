@@ -7,7 +7,7 @@ with ``can_retry``), ``IllegalArgument``, ``AlreadyExists`` and ``ServerError``
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from twisted.internet import defer
 
@@ -24,8 +24,8 @@ class TxHBaseError(Exception):
     was not; ``None`` when unknown or not set).
     """
 
-    attempts: tuple = ()
-    servers: tuple = ()
+    attempts: Tuple[Any, ...] = ()
+    servers: Tuple[Optional[str], ...] = ()
     maybe_applied: Optional[bool] = None
 
 

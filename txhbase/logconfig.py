@@ -19,7 +19,7 @@ DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__
                               "logger.conf")
 
 
-def configure_logging(path: Optional[Union[str, os.PathLike]] = None,
+def configure_logging(path: Optional[Union[str, "os.PathLike[str]"]] = None,
                       disable_existing_loggers: bool = False) -> str:
     """Apply the ``fileConfig`` file at ``path`` (default: ``logger.conf``).
 

@@ -420,8 +420,8 @@ class Scanner:
         d: "defer.Deferred[Any]"
         if stage["opening"]:
             pin = self._state.pin
-            d = defer.succeed(pin) if pin is not None else self._caller.pin()
-            d.addCallback(self._open)
+            pinned = defer.succeed(pin) if pin is not None else self._caller.pin()
+            d = pinned.addCallback(self._open)
         else:
             d = defer.succeed(self._state.id)
 
@@ -499,6 +499,7 @@ class Scanner:
             self._after_close()
             return
         exc = failure.value
+        assert exc is not None
         pin = self._state.pin
         again = None
         if pin is not None and self._resumes < MAX_RESUMES:

@@ -277,7 +277,7 @@ class Table:
         else:
             d = defer.succeed(cols)
 
-        def mutate(names: List[bytes]) -> defer.Deferred:
+        def mutate(names: List[bytes]) -> "defer.Deferred[Any]":
             muts = [hbase.Mutation(isDelete=True, column=c, writeToWAL=wal) for c in names]
             if ts is None:
                 return self._call("mutateRow", self.name, row, muts, {}, timeout=timeout)

@@ -19,13 +19,13 @@ server scanner expiry run on the gateway's clock (pass a ``task.Clock`` as
 """
 from __future__ import annotations
 
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Sequence, cast
 
 from twisted.internet import defer, task
-from twisted.internet.interfaces import IReactorTime
 from twisted.test import iosim
 
 from txhbase import _options
+from txhbase.caller import Clock, as_reactor_time
 from txhbase.connection import Connection
 from txhbase.pool import ConnectionPool
 from txhbase.protocol.channel import Channel
@@ -53,18 +53,18 @@ class MemoryGateway:
         ``HBaseHandler`` over an empty in-memory store, as ``gateway.handler``).
     """
 
-    def __init__(self, reactor: Optional[IReactorTime] = None, *, transport: str = "buffered",
+    def __init__(self, reactor: Optional[Clock] = None, *, transport: str = "buffered",
                  protocol: str = "binary", handler: Any = None) -> None:
         self.transport = _options.transport(transport)
         self.protocol = _options.protocol(protocol)
-        self.clock: IReactorTime = reactor if reactor is not None else task.Clock()
+        self.clock: Clock = reactor if reactor is not None else task.Clock()
         if handler is None:
             from txhbase.server import HBaseHandler
 
             handler = HBaseHandler(clock=self.clock)
         self.handler = handler
         self._factory = HBaseServerFactory(handler, self.transport, self.protocol,
-                                           reactor=self.clock)
+                                           reactor=as_reactor_time(self.clock))
         self._pumps: List[iosim.IOPump] = []
 
     # ------------------------------------------------------------------ clients
@@ -92,7 +92,7 @@ class MemoryGateway:
                               channel_factory=self._open_channel, **kwargs)
 
     def _unopened(self, host: str, port: int, **kwargs: Any) -> Connection:
-        return Connection(host, port, reactor=self.clock, transport=self.transport,
+        return Connection(host, port, reactor=as_reactor_time(self.clock), transport=self.transport,
                           protocol=self.protocol, channel_factory=self._open_channel, **kwargs)
 
     def _open_channel(self, reactor: Any, address: Address, *, transport: str,
@@ -103,14 +103,17 @@ class MemoryGateway:
         memory to a new server protocol of this gateway."""
         client = HBaseClientProtocol(transport, protocol, default_timeout=timeout,
                                      max_message_size=_options.max_message_size(max_message_size),
-                                     clock=self.clock)
+                                     clock=as_reactor_time(self.clock))
         server = self._factory.buildProtocol(None)
         clock = self.clock if isinstance(self.clock, task.Clock) else None
-        pump = iosim.connect(server, iosim.FakeTransport(server, isServer=True),
-                             client, iosim.FakeTransport(client, isServer=False),
-                             greet=False, clock=clock)
+        pump = iosim.connect(  # type: ignore[no-untyped-call]
+            server, iosim.FakeTransport(server, isServer=True),  # type: ignore[no-untyped-call]
+            client, iosim.FakeTransport(client, isServer=False),  # type: ignore[no-untyped-call]
+            greet=False, clock=clock)
         self._pumps.append(pump)
-        return defer.succeed(client)
+        # HBaseClientProtocol is a Channel (structurally; its attribute types
+        # are looser than the seam's, see protocol/channel.py).
+        return defer.succeed(cast(Channel, client))
 
     # ------------------------------------------------------------------ driving
 
@@ -123,15 +126,16 @@ class MemoryGateway:
         while moved:
             moved = False
             for pump in list(self._pumps):
-                while pump.pump():
+                while pump.pump():  # type: ignore[no-untyped-call]
                     moved = True
                 if pump.clientIO.disconnected and pump.serverIO.disconnected:
                     self._pumps.remove(pump)
-            if isinstance(self.clock, task.Clock) and self.clock.getDelayedCalls():
-                due = [c for c in self.clock.getDelayedCalls()
-                       if c.getTime() <= self.clock.seconds()]
-                if due:
-                    self.clock.advance(0)
+            clock: Any = self.clock
+            if isinstance(clock, task.Clock):
+                now = clock.seconds()
+                calls: Sequence[Any] = clock.getDelayedCalls()
+                if any(c.getTime() <= now for c in calls):
+                    clock.advance(0)
                     moved = True
 
     def drop_connections(self) -> None:

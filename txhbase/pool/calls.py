@@ -17,11 +17,10 @@ import logging
 from typing import AbstractSet, Any, Generator, List, Optional, Set, Tuple
 
 from twisted.internet import defer, task
-from twisted.internet.interfaces import IReactorTime
 from twisted.python.failure import Failure
 
 from txhbase import _retry
-from txhbase.caller import Pinned, ScannerHandle
+from txhbase.caller import Clock, Pinned, ScannerHandle, as_reactor_time
 from txhbase.errors import AllServersUnavailable, ConnectionLost
 from txhbase.pool.events import Events, PoolStats
 from txhbase.pool.leases import Leases, Pooled
@@ -36,7 +35,7 @@ _NOWHERE: AbstractSet[str] = frozenset()
 class CallRunner:
     """Runs Thrift calls for a ``ConnectionPool`` (its ``call`` and ``pin``)."""
 
-    def __init__(self, leases: Leases, events: Events, stats: PoolStats, clock: IReactorTime,
+    def __init__(self, leases: Leases, events: Events, stats: PoolStats, clock: Clock,
                  policy: _retry.RetryPolicy, retry_timeout: Optional[float]) -> None:
         self.leases = leases
         self.events = events
@@ -80,6 +79,7 @@ class CallRunner:
     def _first_failed(self, f: Failure, rec: Pooled, method: str, args: Tuple[Any, ...],
                       timeout: Optional[float]) -> Any:
         exc = f.value
+        assert exc is not None
         attempts: List[_retry.Attempt] = []
         kind = _retry.method_kind(method, args)
         verdict = self.attempt_failed(rec, exc, kind, True, attempts)
@@ -109,7 +109,7 @@ class CallRunner:
             started = self.clock.seconds()
         else:
             attempts, avoid, retries, delay, started = resume
-            yield task.deferLater(self.clock, delay)
+            yield task.deferLater(as_reactor_time(self.clock), delay)
         while True:
             try:
                 rec = yield self.leases.lease_shared(frozenset(avoid))
@@ -120,7 +120,7 @@ class CallRunner:
                     retries += 1
                     self.stats.retries += 1
                     avoid.clear()
-                    yield task.deferLater(self.clock, delay)
+                    yield task.deferLater(as_reactor_time(self.clock), delay)
                     continue
                 self.stats.failed_calls += 1
                 raise _retry.annotate(exc, attempts, _retry.aggregate(attempts))
@@ -138,7 +138,7 @@ class CallRunner:
                     avoid.add(rec.server.address)
                     log.info("retrying %s (retry %d) after %s on %s", method, retries,
                              type(exc).__name__, rec.server.address)
-                    yield task.deferLater(self.clock, delay)
+                    yield task.deferLater(as_reactor_time(self.clock), delay)
                     continue
                 self.stats.failed_calls += 1
                 raise _retry.annotate(exc, attempts, _retry.aggregate(attempts))
@@ -178,7 +178,8 @@ class CallRunner:
             return PoolPin(self, rec, budget)
 
         def failed(f: Failure) -> Failure:
-            _retry.annotate(f.value, budget.attempts, None)
+            if f.value is not None:
+                _retry.annotate(f.value, budget.attempts, None)
             return f
 
         return d.addCallbacks(got, failed)
@@ -250,7 +251,7 @@ class PoolPin:
         self.release(verdict.connection_bad)
         budget.retries += 1
         runner.stats.retries += 1
-        d = task.deferLater(runner.clock, delay)
+        d: "defer.Deferred[None]" = task.deferLater(as_reactor_time(runner.clock), delay)
         return d.addCallback(lambda _: runner._pin(budget, {self._address}))
 
     def release(self, bad: bool = False) -> None:

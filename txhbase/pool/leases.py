@@ -20,8 +20,8 @@ from typing import (AbstractSet, Any, Callable, Deque, Dict, FrozenSet, Generato
                     Optional, Protocol, Union)
 
 from twisted.internet import defer
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
 
+from txhbase.caller import Clock, DelayedCall
 from txhbase.errors import NoConnectionsAvailable
 from txhbase.pool.events import Events, PoolStats
 from txhbase.pool.servers import Server, Servers
@@ -80,7 +80,7 @@ class _Waiter:
                  shared: bool = False) -> None:
         self.deferred = deferred
         self.avoid = avoid
-        self.timer: Optional[IDelayedCall] = None
+        self.timer: Optional[DelayedCall] = None
         self.shared = shared
 
 
@@ -95,7 +95,7 @@ class Leases:
     """Every connection of one pool, and the queues waiting for one."""
 
     def __init__(self, factory: ConnectionFactory, servers: Servers, events: Events,
-                 stats: PoolStats, clock: IReactorTime, *, size: int, max_overflow: int,
+                 stats: PoolStats, clock: Clock, *, size: int, max_overflow: int,
                  pool_timeout: Optional[float], recycle: Optional[int],
                  max_in_flight: int) -> None:
         self.factory = factory
@@ -473,8 +473,12 @@ class Leases:
                                          f.getErrorMessage()))
         if not self.all and not self.opening and self._empty_waiters:
             waiters, self._empty_waiters = self._empty_waiters, []
-            for w in waiters:
-                d.addBoth(lambda _, w=w: w.callback(None))
+            def fire(result: Any) -> Any:
+                for w in waiters:
+                    w.callback(None)
+                return result
+
+            d.addBoth(fire)
         return d
 
     def close_all(self) -> "defer.Deferred[None]":

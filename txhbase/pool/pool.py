@@ -42,11 +42,10 @@ import logging
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Union
 
 from twisted.internet import defer, task
-from twisted.internet.interfaces import IReactorTime
 from twisted.python.failure import Failure
 
 from txhbase import _options, _retry
-from txhbase.caller import Pinned
+from txhbase.caller import Clock, Pinned, as_reactor_time
 from txhbase.errors import NoConnectionsAvailable, TxHBaseError
 from txhbase.pool.calls import CallRunner
 from txhbase.pool.events import Events, PoolListener, PoolStats
@@ -59,16 +58,18 @@ __all__ = ["ConnectionPool"]
 log = logging.getLogger("txhbase.pool")
 
 
-def _int(value: Any, name: str, minimum: int, allow_none: bool = False) -> Optional[int]:
+def _int(value: Any, name: str, minimum: int) -> int:
     """An int >= ``minimum``: TypeError for another type, ValueError below it."""
-    if value is None and allow_none:
-        return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"'{name}' must be an int{' or None' if allow_none else ''}, "
-                        f"not {type(value).__name__}")
+        raise TypeError(f"'{name}' must be an int, not {type(value).__name__}")
     if value < minimum:
         raise ValueError(f"'{name}' must be >= {minimum}, not {value!r}")
     return value
+
+
+def _opt_int(value: Any, name: str, minimum: int) -> Optional[int]:
+    """None, or ``_int``."""
+    return None if value is None else _int(value, name, minimum)
 
 
 class _LeaseDeferred(defer.Deferred):  # type: ignore[type-arg]
@@ -99,6 +100,13 @@ class _LeaseDeferred(defer.Deferred):  # type: ignore[type-arg]
         bad = exc is not None and (isinstance(exc, TxHBaseError) or
                                    _retry.classify(exc, _retry.UNSAFE).connection_bad)
         self.pool.release(self._conn, bad=bad)
+
+
+def _exception(failure: Failure) -> BaseException:
+    """The exception a Failure carries."""
+    exc = failure.value
+    assert exc is not None
+    return exc
 
 
 def _default_factory(reactor: Any, kwargs: Dict[str, Any]) -> ConnectionFactory:
@@ -167,8 +175,8 @@ class ConnectionPool:
         down_interval: float = 1.0,
         max_down_interval: float = 30.0,
         keepalive: Optional[float] = None,
-        reactor: Optional[IReactorTime] = None,
-        clock: Optional[IReactorTime] = None,
+        reactor: Any = None,
+        clock: Optional[Clock] = None,
         connection_factory: Optional[ConnectionFactory] = None,
         listeners: Iterable[PoolListener] = (),
         random: Optional[Callable[[], float]] = None,
@@ -177,15 +185,12 @@ class ConnectionPool:
         size = _int(size, "size", 1)
         max_overflow = _int(max_overflow, "max_overflow", 0)
         pool_timeout = _options.seconds(pool_timeout, "pool_timeout")
-        recycle = _int(recycle, "recycle", 1, allow_none=True)
+        recycle = _opt_int(recycle, "recycle", 1)
         max_in_flight = _int(max_in_flight, "max_in_flight", 1)
         keepalive = _options.seconds(keepalive, "keepalive", inclusive=False)
         retry_timeout = _options.seconds(retry_timeout, "retry_timeout", inclusive=False)
-        down_interval = _options.seconds(down_interval, "down_interval", allow_none=False)
-        max_down_interval = _options.seconds(max_down_interval, "max_down_interval",
-                                             allow_none=False)
-        assert size is not None and max_overflow is not None and max_in_flight is not None
-        assert down_interval is not None and max_down_interval is not None
+        down_interval = _options.duration(down_interval, "down_interval")
+        max_down_interval = _options.duration(max_down_interval, "max_down_interval")
         if servers is None:
             if host is None:
                 host = "localhost"
@@ -201,9 +206,10 @@ class ConnectionPool:
         if reactor is None:
             from twisted.internet import reactor as _reactor  # noqa: PLC0415
 
-            reactor = _reactor  # type: ignore[assignment]
+            reactor = _reactor
         self._reactor = reactor
-        self.clock: IReactorTime = clock if clock is not None else reactor  # type: ignore[assignment]
+        #: the clock of pool timeouts, back-off, down intervals, keep-warm, close.
+        self.clock: Clock = clock if clock is not None else reactor
         self.size = size
         self.max_overflow = max_overflow
         self.pool_timeout = pool_timeout
@@ -246,7 +252,7 @@ class ConnectionPool:
         self._keepalive: Optional[task.LoopingCall] = None
         if keepalive is not None:
             self._keepalive = task.LoopingCall(self._keep_warm)
-            self._keepalive.clock = self.clock
+            self._keepalive.clock = as_reactor_time(self.clock)
             self._keepalive.start(keepalive, now=False).addErrback(
                 lambda f: log.error("keep-warm loop stopped: %s", f.getErrorMessage()))
         if prefill:
@@ -374,10 +380,11 @@ class ConnectionPool:
             def done(result: Any) -> Any:
                 bad = False
                 if isinstance(result, Failure):
-                    verdict = _retry.classify(result.value, _retry.UNSAFE)
+                    exc = _exception(result)
+                    verdict = _retry.classify(exc, _retry.UNSAFE)
                     bad = verdict.connection_bad
                     if verdict.server_fault:
-                        self._leases.server_failed(rec.server, result.value)
+                        self._leases.server_failed(rec.server, exc)
                 self._leases.checkin(rec, bad)
                 return result
 
@@ -408,11 +415,12 @@ class ConnectionPool:
             def done(result: Any, rec: Pooled = rec) -> None:
                 bad = isinstance(result, Failure)
                 if isinstance(result, Failure) and not leases.closed:
-                    verdict = _retry.classify(result.value, _retry.READ)
+                    exc = _exception(result)
+                    verdict = _retry.classify(exc, _retry.READ)
                     if verdict.server_fault:
-                        leases.server_failed(rec.server, result.value)
+                        leases.server_failed(rec.server, exc)
                     self._events.emit("connection_failed", server=rec.server.address,
-                                      connection=rec.conn, error=result.value)
+                                      connection=rec.conn, error=exc)
                 rec.warming = False
                 if rec.disposed:
                     return
@@ -452,8 +460,14 @@ class ConnectionPool:
             return leases.close_all()
         if self._closing is None:
             drained = leases.when_empty()
-            drained.addTimeout(grace, self.clock, onTimeoutCancel=lambda r, t: None)
+            drained.addTimeout(grace, as_reactor_time(self.clock),
+                               onTimeoutCancel=lambda r, t: None)
             self._closing = drained.addCallback(lambda _: leases.close_all())
         out: "defer.Deferred[None]" = defer.Deferred()
-        self._closing.addBoth(lambda r: (out.callback(None), r)[1])
+
+        def fire(result: Any) -> Any:
+            out.callback(None)
+            return result
+
+        self._closing.addBoth(fire)
         return out

@@ -13,8 +13,8 @@ import itertools
 import logging
 from typing import AbstractSet, Any, Dict, List, Optional, Sequence
 
-from twisted.internet.interfaces import IReactorTime
 
+from txhbase.caller import Clock
 from txhbase.errors import AllServersUnavailable
 from txhbase.pool.events import Events, PoolStats
 
@@ -50,7 +50,7 @@ class Server:
 class Servers:
     """The pool's gateways, their back-off, and the choice of the next one."""
 
-    def __init__(self, addresses: Sequence[str], clock: IReactorTime, events: Events,
+    def __init__(self, addresses: Sequence[str], clock: Clock, events: Events,
                  stats: PoolStats, down_interval: float, max_down_interval: float) -> None:
         self.all = [Server(a) for a in addresses]
         self.clock = clock

@@ -8,7 +8,7 @@ SASL) adds its module and one branch here.
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+from typing import Any, Optional, Tuple, cast
 
 from twisted.internet import defer
 from twisted.internet.endpoints import HostnameEndpoint, clientFromString
@@ -74,7 +74,7 @@ def connect(reactor: Any, host: Optional[str] = None, port: Optional[int] = None
             raise TypeError(f"endpoint must be a str, not {type(endpoint).__name__}")
         if host is not None or port is not None:
             raise ValueError("give either host and port or endpoint, not both")
-        ep = clientFromString(reactor, endpoint)
+        ep = clientFromString(reactor, endpoint)  # type: ignore[no-untyped-call]
         where = endpoint
     else:
         if not isinstance(host, str) or not host:
@@ -89,18 +89,18 @@ def connect(reactor: Any, host: Optional[str] = None, port: Optional[int] = None
                                  timeout=timeout, max_message_size=max_message_size)
     d: "defer.Deferred[HBaseClientProtocol]" = ep.connect(factory)
     if connect_timeout is not None:
-        def _timed_out(_: Any, t: float) -> Failure:
+        def _timed_out(_: Any, t: float) -> None:
             # nothing was written: callers may retry safely
-            return Failure(TimeoutError(
-                f"connecting to {where} timed out after {connect_timeout} ms", sent=False))
+            raise TimeoutError(
+                f"connecting to {where} timed out after {connect_timeout} ms", sent=False)
 
         d.addTimeout(connect_timeout / 1000.0, reactor, onTimeoutCancel=_timed_out)
 
     def _wrap(f: Failure) -> Failure:
         if isinstance(f.value, (TxHBaseError, defer.CancelledError)):
             return f
-        return Failure(ConnectionLost(f"cannot connect to {where}: {f.getErrorMessage()}",
-                                      reason=f, sent=False))
+        raise ConnectionLost(f"cannot connect to {where}: {f.getErrorMessage()}",
+                             reason=f, sent=False)
 
     d.addErrback(_wrap)
     return d
@@ -127,4 +127,4 @@ def open_channel(reactor: Any, address: Address, *, transport: str = "buffered",
     else:
         d = connect(reactor, where, port, transport=transport, protocol=protocol,
                     timeout=timeout, connect_timeout=connect_timeout, max_message_size=size)
-    return d
+    return cast("defer.Deferred[Channel]", d)

@@ -341,13 +341,11 @@ class Connection:
         log.debug("closing connection to %s", self.address)
         return proto.close()
 
-    def _call_done(self, result: Any) -> Any:
-        self._in_flight -= 1
-        if not self._in_flight and self._idle_waiters:
-            waiters, self._idle_waiters = self._idle_waiters, []
-            for w in waiters:
-                w.callback(None)
-        return result
+    def _now_idle(self) -> None:
+        """No call in flight any more: a graceful close may proceed."""
+        waiters, self._idle_waiters = self._idle_waiters, []
+        for w in waiters:
+            w.callback(None)
 
     async def __aenter__(self) -> "Connection":
         await self.open()
@@ -489,7 +487,10 @@ class Connection:
                 return self._get_proto(effective).addCallback(send)
             return f
 
-        def slow(result: Any) -> Any:
+        def done(result: Any) -> Any:
+            self._in_flight -= 1
+            if not self._in_flight and self._idle_waiters:
+                self._now_idle()
             now = self.reactor.seconds()
             elapsed_ms = (now - started) * 1000.0
             if self.slow_call_ms is not None and elapsed_ms >= self.slow_call_ms:
@@ -500,8 +501,7 @@ class Connection:
         self._in_flight += 1
         d.addCallback(send)
         d.addErrback(retry_unsent)
-        d.addBoth(slow)
-        d.addBoth(self._call_done)
+        d.addBoth(done)
         return d
 
     def pin(self) -> "defer.Deferred[Pinned]":

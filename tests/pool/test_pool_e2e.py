@@ -10,6 +10,9 @@ itself on the same port.
 """
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 import pytest_twisted
 from twisted.internet import defer, reactor, task
@@ -491,7 +494,7 @@ async def test_two_gateways_killed_and_revived_in_turn_fail_no_call(gateway, pro
     """Issue 12 item 6: one of two gateways always accepts connections, but
     each is revived while still marked down and the other is killed right
     after: every gateway is 'down' at times. Down is a hint, so no put and
-    no scan may fail."""
+    no scan may fail, with a CPU-bound process competing for the cores."""
     a, b = proxies[:2]
     ports = {id(p): p.port for p in (a, b)}
     pool = make_pool(gateway, [a, b], size=2, down_interval=2.0, max_down_interval=8.0)
@@ -522,6 +525,8 @@ async def test_two_gateways_killed_and_revived_in_turn_fail_no_call(gateway, pro
             scanned.append(item[0])
             await sleep(0.04)
 
+    # One core kept busy by another process, as in the issue's run.
+    burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     writers = [defer.ensureDeferred(writer(w)) for w in range(4)]
     scan = defer.ensureDeferred(reader())
     try:
@@ -545,5 +550,7 @@ async def test_two_gateways_killed_and_revived_in_turn_fail_no_call(gateway, pro
             await conn.close()
         assert sorted(rows) == sorted(acked)
     finally:
+        burner.kill()
+        burner.wait()
         done.append(True)
         await pool.close()

@@ -78,7 +78,8 @@ class Table:
 
         ``columns`` restricts to families (``b'cf'``) or columns
         (``b'cf:q'``); ``timestamp`` returns versions strictly older than it;
-        ``include_timestamp`` gives ``(value, timestamp)`` tuples.
+        ``include_timestamp`` gives ``(value, timestamp)`` tuples. Fails
+        with ``HBaseIOError`` for a missing table or unknown family.
         """
         if type(row) is not bytes:
             row = _validate.to_bytes(row, "row")
@@ -101,6 +102,7 @@ class Table:
 
         An empty ``rows`` fires with ``[]`` at once, without a round trip
         (HappyBase returns ``{}`` there; a list is what every other call gives).
+        Fails with ``HBaseIOError`` for a missing table or unknown family.
         """
         keys = _validate.row_list(rows)
         cols = _validate.columns(columns)
@@ -120,7 +122,8 @@ class Table:
               timestamp: Optional[int] = None, include_timestamp: bool = False, *,
               timeout: Optional[float] = None) -> "defer.Deferred[List[Any]]":
         """Fire with up to ``versions`` versions of one cell, newest first
-        (values, or ``(value, timestamp)`` with ``include_timestamp``)."""
+        (values, or ``(value, timestamp)`` with ``include_timestamp``); fails
+        with ``HBaseIOError`` for a missing table or unknown family."""
         row = _validate.to_bytes(row, "row")
         column = _validate.column(column)
         if versions is None:
@@ -140,7 +143,8 @@ class Table:
             (c.value, c.timestamp) if include_timestamp else c.value for c in cells])
 
     def exists(self, row: Name, *, timeout: Optional[float] = None) -> "defer.Deferred[bool]":
-        """Fire with True when the row has at least one cell."""
+        """Fire with True when the row has at least one cell; fails with
+        ``HBaseIOError`` for a missing table."""
         row = _validate.to_bytes(row, "row")
         d = self._call("getRow", self.name, row, {}, timeout=_validate.timeout(timeout))
         return d.addCallback(lambda rows: bool(rows) and bool(rows[0].columns))
@@ -260,7 +264,8 @@ class Table:
                timestamp: Optional[int] = None, wal: bool = True, *,
                timeout: Optional[float] = None) -> "defer.Deferred[None]":
         """Delete ``columns`` (families or columns) of ``row``, or the whole
-        row; with ``timestamp``, only versions at or before it. Fires with None."""
+        row; with ``timestamp``, only versions at or before it. Fires with None;
+        fails with ``HBaseIOError`` for a missing table or unknown family."""
         row = _validate.to_bytes(row, "row")
         cols = _validate.columns(columns)
         ts = _validate.timestamp(timestamp)
@@ -311,7 +316,9 @@ class Table:
         is absent); fires with True when the put was applied.
 
         The Thrift1 gateway takes one mutation, so ``data`` must hold exactly
-        one column (ValueError otherwise).
+        one column (ValueError otherwise). Fails with ``HBaseIOError``
+        (missing table, unknown family); never repeated by a pool once it may
+        have reached the server (``maybe_applied``).
         """
         row = _validate.to_bytes(row, "row")
         column = _validate.put_column(column, "column")
@@ -330,7 +337,9 @@ class Table:
     def append(self, row: Name, data: Dict[Name, bytes], include_timestamp: bool = False, *,
                timeout: Optional[float] = None) -> "defer.Deferred[Dict[bytes, Any]]":
         """Append each value of ``data`` to its column; fires with
-        ``{column: new_value}`` (or ``(value, timestamp)``)."""
+        ``{column: new_value}`` (or ``(value, timestamp)``); fails with
+        ``HBaseIOError`` (missing table, unknown family). Never repeated by a
+        pool once it may have reached the server (``maybe_applied``)."""
         row = _validate.to_bytes(row, "row")
         items = _validate.put_data(data)
         timeout = _validate.timeout(timeout)
@@ -352,12 +361,14 @@ class Table:
 
     def counter_get(self, row: Name, column: Name, *,
                     timeout: Optional[float] = None) -> "defer.Deferred[int]":
-        """Fire with a counter's value (initialising it to 0 if absent)."""
+        """Fire with a counter's value (initialising it to 0 if absent); fails
+        as ``counter_inc``."""
         return self.counter_inc(row, column, value=0, timeout=timeout)
 
     def counter_set(self, row: Name, column: Name, value: int = 0, *,
                     timeout: Optional[float] = None) -> "defer.Deferred[None]":
-        """Set a counter column to ``value`` (an 8-byte big-endian put); fires with None."""
+        """Set a counter column to ``value`` (an 8-byte big-endian put); fires
+        with None, fails as ``put``."""
         value = _validate.integer(value, "value", _validate.I64_MIN, _validate.I64_MAX)
         return self.put(row, {column: _convert.pack_i64(value)}, timeout=timeout)
 
@@ -365,7 +376,9 @@ class Table:
                     timeout: Optional[float] = None) -> "defer.Deferred[int]":
         """Atomically add ``value`` to a counter; fires with the new value.
 
-        Fails with ``HBaseIOError`` when the cell is not an 8-byte counter.
+        Fails with ``HBaseIOError`` when the cell is not an 8-byte counter
+        (or the table/family is missing). Never repeated by a pool once it may
+        have reached the server: the error then says ``maybe_applied=True``.
         """
         row = _validate.to_bytes(row, "row")
         column = _validate.column(column)
@@ -375,7 +388,8 @@ class Table:
 
     def counter_dec(self, row: Name, column: Name, value: int = 1, *,
                     timeout: Optional[float] = None) -> "defer.Deferred[int]":
-        """Atomically subtract ``value`` from a counter; fires with the new value."""
+        """Atomically subtract ``value`` from a counter; fires with the new
+        value, fails as ``counter_inc``."""
         value = _validate.integer(value, "value", -_validate.I64_MAX, _validate.I64_MAX)
         return self.counter_inc(row, column, -value, timeout=timeout)
 

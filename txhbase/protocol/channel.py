@@ -12,8 +12,6 @@ from typing import Any, Callable, List, Optional, Protocol
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 
-from txhbase.errors import ConnectionLost
-
 
 __all__ = ["Channel"]
 
@@ -33,7 +31,9 @@ class Channel(Protocol):
 
     connected: bool
     clock: IReactorTime
-    on_connection_lost: List[Callable[[ConnectionLost], Any]]
+    #: run once when the wire drops, with the ``ConnectionLost`` (a
+    #: ``Failure`` of it is accepted too: ``Connection`` only logs it)
+    on_connection_lost: List[Callable[[Any], Any]]
 
     @property
     def pending(self) -> int:

@@ -15,7 +15,8 @@ from txhbase.errors import (
     TxHBaseError,
 )
 
-from txhbase.batch import Batch, BatchError
+from txhbase.batch import Batch
+from txhbase.errors import BatchError
 from txhbase.connection import Connection
 from txhbase.logconfig import configure_logging
 from txhbase.pool import ConnectionPool

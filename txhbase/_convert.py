@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import struct
 from collections import OrderedDict
-from typing import Any, Dict, Iterable, List, Mapping, Optional
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from txhbase._validate import to_bytes
 from txhbase.protocol.idl import hbase
@@ -28,7 +28,8 @@ pack_i64 = _i64.pack
 
 def unpack_i64(data: bytes) -> int:
     """An 8-byte big-endian signed counter value."""
-    return _i64.unpack(data)[0]
+    value: int = _i64.unpack(data)[0]
+    return value
 
 
 _CAPITALS = re.compile("([A-Z])")
@@ -99,14 +100,14 @@ def families_result(descriptors: Mapping[bytes, Any]) -> Dict[bytes, Dict[str, A
     return out
 
 
-def split_column(name: bytes) -> tuple:
+def split_column(name: bytes) -> Tuple[bytes, bytes]:
     """``b'cf:q'`` -> ``(b'cf', b'q')``: HBase's cell sort order (family, then qualifier)."""
     fam, _, qual = name.partition(b":")
     return fam, qual
 
 
 #: HappyBase's family option names -> ColumnDescriptor field names and types.
-FAMILY_OPTIONS: Dict[str, tuple] = {
+FAMILY_OPTIONS: Dict[str, Tuple[str, type]] = {
     "max_versions": ("maxVersions", int),
     "compression": ("compression", str),
     "in_memory": ("inMemory", bool),

@@ -22,45 +22,58 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from twisted.internet import defer
 from twisted.internet import error as twisted_error
 
 from txhbase import errors
-from txhbase.batch import BatchError
+from txhbase.errors import BatchError
 
-#: Table methods that only read (safe to repeat whatever happened).
-#: ``counter_get`` is HBase's atomicIncrement by 0: it changes nothing.
+#: Calls that only read (safe to repeat whatever happened).
 READ = "read"
 #: Mutations whose repetition leaves the same data (except extra versions).
 IDEMPOTENT = "idempotent"
 #: Mutations that must never be repeated once they may have reached the server.
 UNSAFE = "unsafe"
 
-METHOD_KINDS: dict[str, str] = {
-    "row": READ,
-    "rows": READ,
-    "cells": READ,
-    "scan": READ,
-    "exists": READ,
-    "count": READ,
-    "families": READ,
-    "regions": READ,
-    "counter_get": READ,
-    "put": IDEMPOTENT,
-    "delete": IDEMPOTENT,
-    "counter_set": UNSAFE,
-    "counter_inc": UNSAFE,
-    "counter_dec": UNSAFE,
-    "append": UNSAFE,
-    "check_and_put": UNSAFE,
+#: THE table of rules: the safety class of each Thrift method a pool may
+#: retry, by name.  Methods not listed (table administration, ...) are UNSAFE.
+METHOD_KINDS: Dict[str, str] = {
+    **dict.fromkeys((
+        "getRow", "getRowTs", "getRowWithColumns", "getRowWithColumnsTs",
+        "getRows", "getRowsTs", "getRowsWithColumns", "getRowsWithColumnsTs",
+        "get", "getVer", "getVerTs", "getRowOrBefore", "getRegionInfo",
+        "getTableNames", "getColumnDescriptors", "getTableRegions", "isTableEnabled",
+        "scannerOpen", "scannerOpenTs", "scannerOpenWithStop", "scannerOpenWithStopTs",
+        "scannerOpenWithPrefix", "scannerOpenWithScan", "scannerGet", "scannerGetList",
+        "scannerClose"), READ),
+    **dict.fromkeys((
+        "mutateRow", "mutateRowTs", "mutateRows", "mutateRowsTs",
+        "deleteAll", "deleteAllTs", "deleteAllRow", "deleteAllRowTs"), IDEMPOTENT),
+    **dict.fromkeys((
+        "atomicIncrement", "increment", "incrementRows", "append", "checkAndPut"), UNSAFE),
 }
 
 
-def method_kind(name: str) -> str:
-    """The safety class of a Table method; unknown methods are treated as unsafe."""
+def method_kind(name: str, args: Sequence[Any] = ()) -> str:
+    """The safety class of Thrift call ``name(*args)``; unknown methods are unsafe.
+
+    ``atomicIncrement`` by 0 (``Table.counter_get``) changes nothing: a read.
+    """
+    if name == "atomicIncrement" and len(args) == 4 and args[3] == 0:
+        return READ
     return METHOD_KINDS.get(name, UNSAFE)
+
+
+def resumes_scan(exc: BaseException, opening: bool) -> bool:
+    """True when a scan on one connection may be reopened after ``exc``: the
+    connection dropped, or (after the open) the gateway says the scanner id
+    is invalid (HBase expires scanners idle for 60 s; a restarted gateway
+    forgets them)."""
+    if isinstance(exc, errors.ConnectionLost):
+        return True
+    return isinstance(exc, errors.IllegalArgument) and not opening
 
 
 @dataclass(frozen=True)
@@ -170,10 +183,19 @@ class RetryPolicy:
     def delay(self, retry_number: int) -> float:
         """Seconds to wait before retry number ``retry_number`` (1-based)."""
         ceiling = min(self.cap, self.base * (2 ** max(0, retry_number - 1)))
-        return ceiling * self.random()
+        return float(ceiling * self.random())
 
 
-def annotate(exc: BaseException, attempts: list[Attempt],
+def aggregate(attempts: Sequence[Attempt]) -> Optional[bool]:
+    """True if any attempt may have been applied, False if none was, else None."""
+    if any(a.maybe_applied for a in attempts):
+        return True
+    if all(a.maybe_applied is False for a in attempts):
+        return False
+    return None
+
+
+def annotate(exc: BaseException, attempts: Sequence[Attempt],
              maybe_applied: Optional[bool]) -> BaseException:
     """Attach the attempt history to the error a pooled call fails with."""
     try:

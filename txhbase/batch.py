@@ -6,43 +6,31 @@ counter increments.  As in HappyBase, the server applies all puts of a
 ``mutateRows`` before its deletes.  A whole-row delete (``columns=None``)
 needs the table's families, fetched once at the first send that needs them.
 
-A failed send fails with ``BatchError``, which carries every mutation and
-increment not known to be applied, so nothing is dropped silently: the caller
-can inspect them or re-send with ``Batch.requeue(error)`` + ``send()``.
+A failed send fails with ``BatchError`` (see ``txhbase.errors``), which
+carries every mutation and increment not known to be applied, so nothing is
+dropped silently: the caller can inspect them or re-send with
+``Batch.requeue(error)`` + ``send()``.  Its ``maybe_applied`` is never False
+when part of the send may have been applied.
 """
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Union
 
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
 from txhbase import _validate
-from txhbase.errors import ConnectionLost, TimeoutError, TxHBaseError
+from txhbase.errors import (AlreadyExists, BatchError, ConnectionLost, HBaseIOError,
+                            IllegalArgument, ServerError, TimeoutError)
 from txhbase.protocol.idl import hbase
 
-__all__ = ["Batch", "BatchError", "WholeRowDelete"]
+if TYPE_CHECKING:
+    from txhbase.table import Table
+
+__all__ = ["Batch", "BatchError", "WholeRowDelete"]  # BatchError lives in txhbase.errors
 
 log = logging.getLogger(__name__)
-
-
-class BatchError(TxHBaseError):
-    """A batch send failed.
-
-    ``mutations``: the ``BatchMutation``s not known to be applied (rows with
-    their ``Mutation`` lists); ``increments``: the ``TIncrement``s not known to
-    be applied; ``reason``: the original exception; ``maybe_applied``: True
-    when the failure was a lost reply, so the server may have applied them.
-    """
-
-    def __init__(self, message: str, reason: BaseException, mutations: List[Any],
-                 increments: List[Any], maybe_applied: Optional[bool]) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.mutations = mutations
-        self.increments = increments
-        self.maybe_applied = maybe_applied
 
 
 class WholeRowDelete:
@@ -56,7 +44,7 @@ class WholeRowDelete:
         self.wal = wal
 
 
-class _Buffer(dict):
+class _Buffer(Dict[bytes, List[Any]]):
     """A batch's ``{row: [mutations]}`` buffer, knowing whether it holds a
     WholeRowDelete: without one (the common case) a send passes the lists on
     as they are instead of walking every mutation."""
@@ -69,9 +57,30 @@ class _Buffer(dict):
 
 
 def _lost_reply(exc: BaseException) -> bool:
+    if getattr(exc, "maybe_applied", None) is True:
+        return True  # a pool's earlier attempt may have been applied
     if isinstance(exc, ConnectionLost):
         return exc.sent is not False
     return isinstance(exc, TimeoutError)
+
+
+_SERVER_ERRORS = (HBaseIOError, IllegalArgument, AlreadyExists, ServerError)
+
+
+def _maybe_applied(exc: BaseException, stage: str, rows: int) -> bool:
+    """Whether a send failing with ``exc`` in ``stage`` over ``rows`` rows
+    (or increments) may have applied some of them.
+
+    A lost reply may have applied everything.  A server-side error on a
+    multi-row ``mutateRows`` / ``incrementRows`` may follow rows already
+    applied: HBase applies them one by one, not atomically (one row's
+    mutations are atomic, so a one-row error applied nothing).
+    """
+    if stage == "getColumnDescriptors":
+        return False
+    if _lost_reply(exc):
+        return True
+    return isinstance(exc, _SERVER_ERRORS) and rows > 1
 
 
 class Batch:
@@ -84,7 +93,7 @@ class Batch:
     ``table.run_batch(func)`` is the ``@inlineCallbacks`` equivalent.
     """
 
-    def __init__(self, table: Any, timestamp: Optional[int] = None,
+    def __init__(self, table: "Table", timestamp: Optional[int] = None,
                  batch_size: Optional[int] = None, transaction: bool = False,
                  wal: bool = True, timeout: Optional[float] = None) -> None:
         if not (timestamp is None or (isinstance(timestamp, int) and not isinstance(timestamp, bool))):
@@ -122,10 +131,12 @@ class Batch:
     # ------------------------------------------------------------ mutations
 
     def put(self, row: Union[bytes, str], data: Dict[Any, bytes],
-            wal: Optional[bool] = None) -> defer.Deferred:
+            wal: Optional[bool] = None) -> "defer.Deferred[None]":
         """Buffer a put of ``data`` (``{b'cf:q': b'value'}``) into ``row``.
 
-        Raises TypeError/ValueError at once for bad input.
+        Raises TypeError/ValueError at once for bad input.  Fires with None
+        (after the automatic send when ``batch_size`` was reached, failing
+        with ``BatchError`` if it failed).
         """
         if type(row) is not bytes:
             row = _validate.to_bytes(row, "row")
@@ -149,9 +160,9 @@ class Batch:
         return defer.succeed(None)
 
     def delete(self, row: Union[bytes, str], columns: Optional[List[Any]] = None,
-               wal: Optional[bool] = None) -> defer.Deferred:
+               wal: Optional[bool] = None) -> "defer.Deferred[None]":
         """Buffer a delete of ``columns`` (families or columns) of ``row``,
-        or of the whole row when ``columns`` is None."""
+        or of the whole row when ``columns`` is None; fires as ``put``'s."""
         row = _validate.to_bytes(row, "row")
         cols = _validate.columns(columns)
         wal = self._wal if wal is None else _validate.boolean(wal, "wal")
@@ -166,9 +177,9 @@ class Batch:
         return self._maybe_send()
 
     def counter_inc(self, row: Union[bytes, str], column: Union[bytes, str],
-                    value: int = 1) -> defer.Deferred:
+                    value: int = 1) -> "defer.Deferred[None]":
         """Buffer an increment of a counter column (sent with ``incrementRows``,
-        which returns no values: the Deferred fires with None)."""
+        which returns no values: fires as ``put``'s, with None)."""
         row = _validate.to_bytes(row, "row")
         column = _validate.counter_column(column)
         value = _validate.integer(value, "value", _validate.I64_MIN, _validate.I64_MAX)
@@ -178,12 +189,12 @@ class Batch:
         return self._maybe_send()
 
     def counter_dec(self, row: Union[bytes, str], column: Union[bytes, str],
-                    value: int = 1) -> defer.Deferred:
+                    value: int = 1) -> "defer.Deferred[None]":
         """Buffer a decrement of a counter column (``counter_inc`` of ``-value``)."""
         value = _validate.integer(value, "value", -_validate.I64_MAX, _validate.I64_MAX)
         return self.counter_inc(row, column, -value)
 
-    def _maybe_send(self) -> defer.Deferred:
+    def _maybe_send(self) -> "defer.Deferred[None]":
         if self._batch_size and self._count >= self._batch_size:
             return self.send()
         return defer.succeed(None)
@@ -201,7 +212,7 @@ class Batch:
         self._increments.extend(error.increments)
         self._count += len(error.increments)
 
-    def send(self, *, timeout: Optional[float] = None) -> defer.Deferred:
+    def send(self, *, timeout: Optional[float] = None) -> "defer.Deferred[None]":
         """Send the buffered mutations; fires with None.
 
         The buffer is emptied at once (later mutations go to the next send).
@@ -221,6 +232,7 @@ class Batch:
               timeout: Optional[float]) -> Any:
         table = self._table
         conn = table.connection
+        rows = 0
         bms: List[Any] = []
         stage = "mutateRows"
         try:
@@ -237,6 +249,7 @@ class Batch:
                        for row, ms in mutations.items()]
             if bms:
                 stage = "mutateRows"
+                rows = len(bms)
                 log.debug("sending batch for %r (%d mutations on %d rows)", table.name,
                           count - len(increments), len(bms))
                 if self._timestamp is None:
@@ -247,15 +260,19 @@ class Batch:
                 bms = []
             if increments:
                 stage = "incrementRows"
+                rows = len(increments)
                 yield conn.call("incrementRows", increments, timeout=timeout)
         except Exception as exc:
             if not bms and stage != "incrementRows":
                 # Failed before the BatchMutations were built: rebuild them raw.
                 bms = [hbase.BatchMutation(row=row, mutations=list(ms))
                        for row, ms in mutations.items()]
-            maybe = _lost_reply(exc) if stage != "getColumnDescriptors" else False
+            maybe = _maybe_applied(exc, stage, rows)
             err = BatchError(f"batch send to {table.name!r} failed in {stage}: "
                              f"{type(exc).__name__}: {exc}", exc, bms, list(increments), maybe)
+            for extra in ("attempts", "servers"):  # a pool's attempt history
+                if hasattr(exc, extra):
+                    setattr(err, extra, getattr(exc, extra))
             raise err from exc
         return None
 
@@ -272,7 +289,7 @@ class Batch:
 
     # ------------------------------------------------------------ context use
 
-    def run(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> defer.Deferred:
+    def run(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> "defer.Deferred[Any]":
         """Call ``func(batch, *args, **kwargs)`` (may return a Deferred), then send.
 
         The ``@inlineCallbacks`` equivalent of ``async with``: fires with

@@ -12,31 +12,50 @@ from __future__ import annotations
 
 import logging
 import weakref
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from twisted.internet import defer
+from twisted.internet.interfaces import IReactorTime
 from twisted.python.failure import Failure
 
-from txhbase import _convert, _validate
+from txhbase import _convert, _options, _retry, _validate
+from txhbase.caller import Clock, Pinned, ScannerHandle, as_reactor_time
 from txhbase.errors import ConnectionLost, TimeoutError
-from txhbase.protocol.connect import connect
+from txhbase.protocol.channel import Channel
+from txhbase.protocol.connect import Address, open_channel
+from txhbase.protocol.http import DEFAULT_HTTP_CONNECTIONS, http_options
 from txhbase.protocol.sasl import sasl_options
-from txhbase.protocol.http import DEFAULT_HTTP_CONNECTIONS, HTTP_TRANSPORTS, http_options
 from txhbase.table import Table
 
-__all__ = ["Connection", "COMPAT_MODES", "parse_addresses"]
+__all__ = ["Connection", "COMPAT_MODES", "parse_addresses", "prefixed_name"]
 
 log = logging.getLogger(__name__)
 
 COMPAT_MODES = ("0.90", "0.92", "0.94", "0.96", "0.98")
-TRANSPORTS = ("buffered", "framed")
-PROTOCOLS = ("binary", "compact")
+TRANSPORTS = _options.TRANSPORTS
+PROTOCOLS = _options.PROTOCOLS
 DEFAULT_HOST = "localhost"
 DEFAULT_PORT = 9090
 _ENDPOINT_TYPES = ("tcp:", "tcp6:", "unix:", "tls:", "ssl:")
 
-#: One gateway address: ``("tcp", host, port)`` or ``("endpoint", description, None)``.
-Address = Tuple[str, str, Optional[int]]
+
+def prefixed_name(name: Any, prefix: Optional[bytes], separator: bytes,
+                  argname: str = "name") -> bytes:
+    """A table name with HappyBase's ``table_prefix`` applied (one home for it)."""
+    raw = _validate.to_bytes(name, argname)
+    if prefix is None:
+        return raw
+    return prefix + separator + raw
+
+
+def check_compat(compat: Any) -> str:
+    """A compat mode from ``COMPAT_MODES``."""
+    if not isinstance(compat, str):
+        raise TypeError(f"'compat' must be a str, not {type(compat).__name__}")
+    if compat not in COMPAT_MODES:
+        raise ValueError(f"'compat' must be one of {', '.join(COMPAT_MODES)}, "
+                         f"not {compat!r}")
+    return compat
 
 
 def _split_host_port(text: str, default_port: int, argname: str) -> Tuple[str, int]:
@@ -109,6 +128,25 @@ def _describe(addr: Address) -> str:
     return where if kind == "endpoint" else f"{where}:{port}"
 
 
+#: Opens one channel: ``factory(reactor, address, transport=, protocol=,
+#: timeout=, connect_timeout=, max_message_size=)``, as
+#: ``protocol.connect.open_channel`` (the default); ``txhbase.testing``
+#: passes an in-memory one.
+ChannelFactory = Callable[..., "defer.Deferred[Channel]"]
+
+
+def _follow(d: "defer.Deferred[None]") -> "defer.Deferred[None]":
+    """A new Deferred firing with ``d``'s result, leaving ``d`` untouched."""
+    out: "defer.Deferred[None]" = defer.Deferred()
+
+    def fire(result: Any) -> Any:
+        out.callback(None)
+        return result
+
+    d.addBoth(fire)
+    return out
+
+
 class Connection:
     """A Deferred-returning connection to an HBase Thrift1 gateway.
 
@@ -144,6 +182,9 @@ class Connection:
         ticket cache or client keytab).
     :param qop: ``'auth'``, ``'auth-int'`` or ``'auth-conf'``: must be what
         the gateway's ``hbase.thrift.security.qop`` says.
+    :param channel_factory: opens the wire to a gateway (see
+        ``ChannelFactory``; default ``protocol.connect.open_channel``), e.g.
+        ``txhbase.testing.MemoryGateway``'s in-memory one.
     """
 
     def __init__(self, host: Union[str, Sequence[str], None] = DEFAULT_HOST,
@@ -152,7 +193,7 @@ class Connection:
                  table_prefix: Union[bytes, str, None] = None,
                  table_prefix_separator: Union[bytes, str] = b"_",
                  compat: str = "0.98", transport: str = "buffered",
-                 protocol: str = "binary", reactor: Any = None,
+                 protocol: str = "binary", reactor: Optional[IReactorTime] = None,
                  connect_timeout: Optional[float] = None,
                  max_message_size: Optional[int] = None,
                  slow_call_ms: Optional[float] = 1000.0,
@@ -163,21 +204,15 @@ class Connection:
                  tls_ca: Optional[str] = None, tls_client_cert: Optional[str] = None,
                  tls_client_key: Optional[str] = None, tls_verify: bool = True,
                  proxy_user: Optional[str] = None,
-                 http_connections: int = DEFAULT_HTTP_CONNECTIONS) -> None:
-        if transport not in TRANSPORTS and transport not in HTTP_TRANSPORTS:
-            raise ValueError(f"'transport' must be one of "
-                             f"{', '.join(TRANSPORTS + HTTP_TRANSPORTS)}, "
-                             f"not {transport!r}")
-        if protocol not in PROTOCOLS:
-            raise ValueError(f"'protocol' must be one of {', '.join(PROTOCOLS)}, "
-                             f"not {protocol!r}")
+                 http_connections: int = DEFAULT_HTTP_CONNECTIONS,
+                 channel_factory: Optional[ChannelFactory] = None) -> None:
+        _options.transport(transport)
+        _options.protocol(protocol)
+        check_compat(compat)
         self.http = http_options(transport, protocol, http_path=http_path, headers=headers,
                                  tls_ca=tls_ca, tls_client_cert=tls_client_cert,
                                  tls_client_key=tls_client_key, tls_verify=tls_verify,
                                  proxy_user=proxy_user, http_connections=http_connections)
-        if compat not in COMPAT_MODES:
-            raise ValueError(f"'compat' must be one of {', '.join(COMPAT_MODES)}, "
-                             f"not {compat!r}")
         if table_prefix is not None:
             if not isinstance(table_prefix, (bytes, str)):
                 raise TypeError("'table_prefix' must be a string")
@@ -199,28 +234,33 @@ class Connection:
         self.connect_timeout = _validate.timeout(connect_timeout, "connect_timeout")
         self.slow_call_ms = _validate.timeout(slow_call_ms, "slow_call_ms")
         if max_message_size is not None:
-            _validate.positive_int(max_message_size, "max_message_size", 2 ** 62)
+            _options.max_message_size(max_message_size)
         self.max_message_size = max_message_size
         self.table_prefix: Optional[bytes] = table_prefix
         self.table_prefix_separator: bytes = _validate.to_bytes(
             table_prefix_separator, "table_prefix_separator")
-        self.compat = compat
+        self._compat = compat
         self.transport = transport
         self.protocol = protocol
         if reactor is None:
             from twisted.internet import reactor as _reactor
             reactor = _reactor
-        self.reactor = reactor
+        #: the reactor given (or the global one): connects, and is the clock.
+        self.reactor: Any = reactor
+        self._channel_factory: Optional[ChannelFactory] = channel_factory
         self._index = 0
-        self._proto: Any = None
-        self._connecting: Optional[defer.Deferred] = None
-        self._waiters: List[defer.Deferred] = []
+        self._proto: Optional[Channel] = None
+        self._connecting: "Optional[defer.Deferred[Channel]]" = None
+        self._waiters: "List[defer.Deferred[Channel]]" = []
         self._closed = False
+        self._draining: "Optional[defer.Deferred[None]]" = None
         #: number of times a connection was (re)opened, for observers and tests.
         self.connects = 0
         #: Scanners that opened a server scanner on this connection (weakly
         #: held): ``close()`` releases the ones still open.
         self.live_scanners: "weakref.WeakSet[Any]" = weakref.WeakSet()
+        self._in_flight = 0
+        self._idle_waiters: "List[defer.Deferred[None]]" = []
         self._slow_logged_at = float("-inf")
         self._slow_suppressed = 0
 
@@ -255,9 +295,25 @@ class Connection:
         """True after ``close()`` (until ``open()`` is called again)."""
         return self._closed
 
+    @property
+    def compat(self) -> str:
+        """HBase compatibility mode (``'0.90'`` .. ``'0.98'``)."""
+        return self._compat
+
+    @property
+    def clock(self) -> Clock:
+        """The clock timeouts run on (the ``reactor`` given, or the global one)."""
+        clock: Clock = self.reactor
+        return clock
+
+    @property
+    def pending(self) -> int:
+        """Calls in flight on this connection."""
+        return self._in_flight
+
     # ------------------------------------------------------------ life cycle
 
-    def open(self) -> defer.Deferred:
+    def open(self) -> "defer.Deferred[Connection]":
         """Connect now (if not yet connected).
 
         Fires with this Connection; fails with ``ConnectionLost`` (``sent=False``)
@@ -265,17 +321,51 @@ class Connection:
         """
         self._closed = False
         d = self._get_proto(self.connect_timeout or self.timeout)
-        d.addCallback(lambda _: self)
-        return d
+        return d.addCallback(lambda _: self)
 
-    def close(self) -> defer.Deferred:
+    def close(self, grace: Optional[float] = None) -> "defer.Deferred[None]":
         """Close the connection; fires with None once closed. Safe to call twice.
 
-        Scanners still holding a server scanner are closed first (their
-        ``scannerClose`` is written before the connection is closed). Calls
-        in flight fail with ``ConnectionLost``; later calls fail with
-        ``ConnectionLost`` (``sent=False``) until ``open()`` is called again.
+        With ``grace`` (seconds on the connection's clock, > 0): new calls fail
+        at once with ``ConnectionLost`` (``sent=False``), calls in flight may
+        finish until the grace period ends; then (or as soon as none is left)
+        the connection closes as below.  Without: at once.
+
+        Scanners still holding a server scanner are ended (their pending
+        ``get_next()`` fail with ``ConnectionLost``) and their ``scannerClose``
+        is written before the connection is closed. Calls in flight fail with
+        ``ConnectionLost``; later calls fail with ``ConnectionLost``
+        (``sent=False``) until ``open()`` is called again. Never fails.
         """
+        grace = _options.seconds(grace, "grace")
+        if grace and not self._closed and self._in_flight:
+            if self._draining is None:
+                self._closed = True
+                self._draining = self._drain(grace)
+            return _follow(self._draining)
+        if self._draining is not None:
+            # close(0) during a graceful close: stop waiting.
+            draining = _follow(self._draining)
+            waiters, self._idle_waiters = self._idle_waiters, []
+            for w in waiters:
+                w.callback(None)
+            return draining
+        return self._close_now()
+
+    def _drain(self, grace: float) -> "defer.Deferred[None]":
+        idle: "defer.Deferred[None]" = defer.Deferred()
+        self._idle_waiters.append(idle)
+        idle.addTimeout(grace, as_reactor_time(self.clock), onTimeoutCancel=lambda r, t: None)
+
+        def done(_: Any) -> "defer.Deferred[None]":
+            self._draining = None
+            self._idle_waiters = []
+            self._closed = False  # so _close_now runs its full course
+            return self._close_now()
+
+        return idle.addBoth(done)
+
+    def _close_now(self) -> "defer.Deferred[None]":
         if not self._closed and self.connected:
             for scanner in list(self.live_scanners):
                 scanner.connection_closing()
@@ -292,6 +382,12 @@ class Connection:
         log.debug("closing connection to %s", self.address)
         return proto.close()
 
+    def _now_idle(self) -> None:
+        """No call in flight any more: a graceful close may proceed."""
+        waiters, self._idle_waiters = self._idle_waiters, []
+        for w in waiters:
+            w.callback(None)
+
     async def __aenter__(self) -> "Connection":
         await self.open()
         return self
@@ -299,27 +395,29 @@ class Connection:
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         await self.close()
 
-    def _get_proto(self, timeout: Optional[float]) -> defer.Deferred:
-        """A Deferred firing with a connected protocol (connecting if needed)."""
+    def _get_proto(self, timeout: Optional[float]) -> "defer.Deferred[Channel]":
+        """A Deferred firing with a connected channel (connecting if needed)."""
         if self._closed:
             return defer.fail(ConnectionLost("connection closed with close()", sent=False))
         proto = self._proto
         if proto is not None and proto.connected:
             return defer.succeed(proto)
-        waiter: defer.Deferred = defer.Deferred(lambda d: self._drop_waiter(d))
+        waiter: "defer.Deferred[Channel]" = defer.Deferred(self._drop_waiter)
         self._waiters.append(waiter)
         if self._connecting is None:
             self._start_connect()
         if timeout is not None and not waiter.called:
             where = self.address
 
-            def timed_out(result: Any, seconds: float) -> Failure:
-                return Failure(TimeoutError(f"connecting to {where} timed out after {timeout} ms"))
+            def timed_out(result: Any, seconds: float) -> None:
+                raise TimeoutError(f"connecting to {where} timed out after {timeout} ms",
+                                   sent=False)
 
-            waiter.addTimeout(timeout / 1000.0, self.reactor, onTimeoutCancel=timed_out)
+            waiter.addTimeout(timeout / 1000.0, as_reactor_time(self.clock),
+                              onTimeoutCancel=timed_out)
         return waiter
 
-    def _drop_waiter(self, d: defer.Deferred) -> None:
+    def _drop_waiter(self, d: "defer.Deferred[Channel]") -> None:
         if d in self._waiters:
             self._waiters.remove(d)
 
@@ -355,6 +453,20 @@ class Connection:
 
         d.addBoth(done)
 
+    def _open_channel(self, addr: Address) -> "defer.Deferred[Channel]":
+        """One channel to ``addr`` with this Connection's options, through
+        the channel factory (default: ``protocol.connect.open_channel``)."""
+        factory = self._channel_factory or open_channel
+        extra: Dict[str, Any] = {}
+        if self.sasl is not None:
+            extra["sasl"] = self.sasl
+        if self.http is not None:
+            extra["http"] = self.http
+        return factory(self.reactor, addr, transport=self.transport,
+                       protocol=self.protocol, timeout=self.timeout,
+                       connect_timeout=self.connect_timeout or self.timeout,
+                       max_message_size=self.max_message_size, **extra)
+
     @defer.inlineCallbacks
     def _connect_any(self, reconnect: bool) -> Any:
         """Try each gateway once, starting with the current one."""
@@ -364,21 +476,8 @@ class Connection:
         for i in range(n):
             idx = (self._index + i) % n
             addr = self.addresses[idx]
-            kind, where, port = addr
-            kwargs: Dict[str, Any] = dict(transport=self.transport, protocol=self.protocol,
-                                          timeout=self.timeout,
-                                          connect_timeout=self.connect_timeout or self.timeout)
-            if self.max_message_size is not None:
-                kwargs["max_message_size"] = self.max_message_size
-            if self.sasl is not None:
-                kwargs["sasl"] = self.sasl
-            if self.http is not None:
-                kwargs["http"] = self.http
             try:
-                if kind == "endpoint":
-                    proto = yield connect(self.reactor, endpoint=where, **kwargs)
-                else:
-                    proto = yield connect(self.reactor, where, port, **kwargs)
+                proto = yield self._open_channel(addr)
             except defer.CancelledError:
                 raise
             except Exception as exc:
@@ -396,16 +495,16 @@ class Connection:
         raise ConnectionLost("cannot connect to any gateway: " + "; ".join(errors),
                              reason=last, sent=False)
 
-    def _lost(self, proto: Any, err: BaseException) -> None:
+    def _lost(self, proto: Channel, err: BaseException) -> None:
         if self._proto is proto:
             self._proto = None
             if not self._closed:
                 log.info("connection to %s lost: %s (will reconnect on next use)",
                          self.address, err)
 
-    # ------------------------------------------------------------ calls
+    # ------------------------------------------------------------ calls (Caller)
 
-    def call(self, name: str, *args: Any, timeout: Optional[float] = None) -> defer.Deferred:
+    def call(self, name: str, *args: Any, timeout: Optional[float] = None) -> "defer.Deferred[Any]":
         """Call the Thrift method ``name`` (args in IDL order); low-level API.
 
         Connects (or reconnects) first when needed; a call that failed because
@@ -416,12 +515,13 @@ class Connection:
         ``HBaseIOError``, ``IllegalArgument``, ``ServerError``, ...) or
         ``CancelledError`` when cancelled.
         """
-        timeout = _validate.timeout(timeout)
+        if timeout is not None:
+            timeout = _validate.timeout(timeout)
         effective = timeout if timeout is not None else self.timeout
         started = self.reactor.seconds()
         attempt = [0]
 
-        def send(proto: Any) -> defer.Deferred:
+        def send(proto: Channel) -> "defer.Deferred[Any]":
             attempt[0] += 1
             return proto.call(name, *args, timeout=timeout)
 
@@ -433,7 +533,10 @@ class Connection:
                 return self._get_proto(effective).addCallback(send)
             return f
 
-        def slow(result: Any) -> Any:
+        def done(result: Any) -> Any:
+            self._in_flight -= 1
+            if not self._in_flight and self._idle_waiters:
+                self._now_idle()
             now = self.reactor.seconds()
             elapsed_ms = (now - started) * 1000.0
             if self.slow_call_ms is not None and elapsed_ms >= self.slow_call_ms:
@@ -441,10 +544,47 @@ class Connection:
             return result
 
         d = self._get_proto(effective)
+        self._in_flight += 1
         d.addCallback(send)
         d.addErrback(retry_unsent)
-        d.addBoth(slow)
+        d.addBoth(done)
         return d
+
+    def pin(self) -> "defer.Deferred[Pinned]":
+        """Fire with this Connection: its calls all go to one gateway."""
+        return defer.succeed(self)
+
+    def resume(self, exc: BaseException, opening: bool) -> "Optional[defer.Deferred[Pinned]]":
+        """A scan on this connection may be reopened here after ``exc`` when
+        the connection dropped or the scanner expired (``_retry.resumes_scan``),
+        unless the connection was closed with ``close()``."""
+        if self._closed or not _retry.resumes_scan(exc, opening):
+            return None
+        return defer.succeed(self)
+
+    def release(self, bad: bool = False) -> None:
+        """Nothing to give back: a Connection is its own pin."""
+
+    def track(self, scanner: ScannerHandle) -> None:
+        """Remember ``scanner`` (weakly) so ``close()`` ends it and closes its server scanner."""
+        self.live_scanners.add(scanner)
+
+    def abandon(self, scanner_id: Optional[int]) -> None:
+        """Schedule a ``scannerClose`` for the scanner of a garbage-collected Scanner."""
+        if scanner_id is None:
+            return
+        sid = scanner_id
+
+        def close() -> None:
+            log.debug("closing scanner %d of a garbage-collected Scanner", sid)
+            self.call("scannerClose", sid).addErrback(
+                lambda f: log.debug("scannerClose(%d) after GC failed: %s",
+                                    sid, f.getErrorMessage()))
+
+        try:
+            self.clock.callLater(0, close)
+        except Exception:  # pragma: no cover - reactor gone at interpreter exit
+            pass
 
     def _log_slow(self, name: str, elapsed_ms: float, now: float) -> None:
         """Log a slow call at WARNING, at most once per second (bursts of
@@ -461,10 +601,7 @@ class Connection:
     # ------------------------------------------------------------ tables
 
     def _table_name(self, name: Any, argname: str = "name") -> bytes:
-        name = _validate.to_bytes(name, argname)
-        if self.table_prefix is None:
-            return name
-        return self.table_prefix + self.table_prefix_separator + name
+        return prefixed_name(name, self.table_prefix, self.table_prefix_separator, argname)
 
     def table(self, name: Union[bytes, str], use_prefix: bool = True) -> Table:
         """A ``Table`` for ``name`` at once (no round trip, existence not checked)."""
@@ -473,9 +610,9 @@ class Connection:
             name = self._table_name(name)
         return Table(name, self)
 
-    def tables(self, *, timeout: Optional[float] = None) -> defer.Deferred:
+    def tables(self, *, timeout: Optional[float] = None) -> "defer.Deferred[List[bytes]]":
         """Fire with the list of table names (prefix stripped, only prefixed
-        tables when ``table_prefix`` is set)."""
+        tables when ``table_prefix`` is set); fails as ``call`` does."""
         d = self.call("getTableNames", timeout=timeout)
 
         def strip(names: List[bytes]) -> List[bytes]:
@@ -487,7 +624,7 @@ class Connection:
         return d.addCallback(strip)
 
     def create_table(self, name: Union[bytes, str], families: Dict[Any, Any], *,
-                     timeout: Optional[float] = None) -> defer.Deferred:
+                     timeout: Optional[float] = None) -> "defer.Deferred[Table]":
         """Create a table; fires with its ``Table``.
 
         ``families`` maps family names to option dicts in HappyBase's names
@@ -502,7 +639,7 @@ class Connection:
         return d.addCallback(lambda _: Table(full, self))
 
     def delete_table(self, name: Union[bytes, str], disable: bool = False, *,
-                     timeout: Optional[float] = None) -> defer.Deferred:
+                     timeout: Optional[float] = None) -> "defer.Deferred[None]":
         """Delete a table (disabling it first when ``disable`` is true and it
         is enabled); fires with None, fails with ``HBaseIOError``."""
         full = self._table_name(name)
@@ -520,24 +657,24 @@ class Connection:
         return d.addCallback(lambda _: None)
 
     def enable_table(self, name: Union[bytes, str], *,
-                     timeout: Optional[float] = None) -> defer.Deferred:
+                     timeout: Optional[float] = None) -> "defer.Deferred[None]":
         """Enable a table; fires with None, fails with ``HBaseIOError``."""
         return self.call("enableTable", self._table_name(name),
                          timeout=timeout).addCallback(lambda _: None)
 
     def disable_table(self, name: Union[bytes, str], *,
-                      timeout: Optional[float] = None) -> defer.Deferred:
+                      timeout: Optional[float] = None) -> "defer.Deferred[None]":
         """Disable a table; fires with None, fails with ``HBaseIOError``."""
         return self.call("disableTable", self._table_name(name),
                          timeout=timeout).addCallback(lambda _: None)
 
     def is_table_enabled(self, name: Union[bytes, str], *,
-                         timeout: Optional[float] = None) -> defer.Deferred:
+                         timeout: Optional[float] = None) -> "defer.Deferred[bool]":
         """Fire with True when the table is enabled; ``HBaseIOError`` if missing."""
         return self.call("isTableEnabled", self._table_name(name), timeout=timeout)
 
     def compact_table(self, name: Union[bytes, str], major: bool = False, *,
-                      timeout: Optional[float] = None) -> defer.Deferred:
+                      timeout: Optional[float] = None) -> "defer.Deferred[None]":
         """Request a (major) compaction; fires with None once requested."""
         method = "majorCompact" if major else "compact"
         return self.call(method, self._table_name(name),

@@ -7,7 +7,7 @@ with ``can_retry``), ``IllegalArgument``, ``AlreadyExists`` and ``ServerError``
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from twisted.internet import defer
 
@@ -24,8 +24,8 @@ class TxHBaseError(Exception):
     was not; ``None`` when unknown or not set).
     """
 
-    attempts: tuple = ()
-    servers: tuple = ()
+    attempts: Tuple[Any, ...] = ()
+    servers: Tuple[Optional[str], ...] = ()
     maybe_applied: Optional[bool] = None
 
 
@@ -49,8 +49,13 @@ class TimeoutError(TxHBaseError, defer.TimeoutError):
     """A call did not complete within its timeout.
 
     Also an instance of ``twisted.internet.defer.TimeoutError``, so code that
-    catches Twisted's timeouts catches ours.
+    catches Twisted's timeouts catches ours.  ``sent`` is False when the call
+    was never written (a connection attempt timed out), else None.
     """
+
+    def __init__(self, message: str = "timed out", sent: Optional[bool] = None) -> None:
+        super().__init__(message)
+        self.sent = sent
 
 
 class ProtocolError(TxHBaseError):
@@ -117,11 +122,37 @@ class NoConnectionsAvailable(TxHBaseError):
 
 
 class AllServersUnavailable(TxHBaseError):
-    """Every gateway of a pool is marked down; ``errors`` maps server -> last error."""
+    """No gateway of a pool accepted a connection (each was tried, or is
+    marked down and the call's retry budget is spent); ``errors`` maps
+    server -> last error."""
 
-    def __init__(self, message: str = "", errors: Optional[dict] = None) -> None:
+    def __init__(self, message: str = "", errors: Optional[Dict[str, Any]] = None) -> None:
         super().__init__(message)
-        self.errors = errors or {}
+        self.errors: Dict[str, Any] = errors or {}
+
+
+class BatchError(TxHBaseError):
+    """A batch send failed.
+
+    ``reason``: the original exception.  ``mutations``: the
+    ``BatchMutation``s (rows with their ``Mutation`` lists) not known to be
+    applied; ``increments``: the ``TIncrement``s not known to be applied.
+    ``maybe_applied``: False only when nothing of them can have been applied
+    (the call never reached the server, or the server refused the whole call
+    before applying any row); True when some or all may have been applied
+    (a lost reply, or a server-side error from a multi-row ``mutateRows`` /
+    ``incrementRows``, which HBase applies row by row, not atomically);
+    None when unknown.  Re-sending them with ``Batch.requeue`` repeats
+    whatever was applied (harmless for puts and deletes, not for counters).
+    """
+
+    def __init__(self, message: str, reason: BaseException, mutations: List[Any],
+                 increments: List[Any], maybe_applied: Optional[bool]) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.mutations = mutations
+        self.increments = increments
+        self.maybe_applied = maybe_applied
 
 
 class AuthenticationError(TxHBaseError):

@@ -3,8 +3,9 @@
 The library itself only creates loggers (``logging.getLogger(__name__)``)
 and never configures logging at import time.  ``configure_logging()`` applies
 a ``logging.config.fileConfig`` file: by default the ``logger.conf`` shipped
-next to ``sample.py`` (a rotating file handler to ``txhbase.log`` plus a
-console handler).
+inside the package (package data, so it works from a wheel; the copy beside
+``sample.py`` at the repository root is the same file, a test keeps them
+equal): a rotating file handler to ``txhbase.log`` plus a console handler.
 """
 from __future__ import annotations
 
@@ -14,12 +15,11 @@ from typing import Optional, Union
 
 __all__ = ["configure_logging", "DEFAULT_CONFIG"]
 
-#: ``logger.conf`` at the project root (beside ``sample.py``).
-DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                              "logger.conf")
+#: ``logger.conf`` shipped in the package (installed with it).
+DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "logger.conf")
 
 
-def configure_logging(path: Optional[Union[str, os.PathLike]] = None,
+def configure_logging(path: Optional[Union[str, "os.PathLike[str]"]] = None,
                       disable_existing_loggers: bool = False) -> str:
     """Apply the ``fileConfig`` file at ``path`` (default: ``logger.conf``).
 

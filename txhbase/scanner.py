@@ -11,14 +11,23 @@ Read-ahead: as soon as one ``scannerGetList`` batch arrives, the next one is
 requested, so the caller consumes one batch while the next is in flight (at
 most one request in flight, at most about two batches buffered).
 
+Where the calls go: a scan runs on a ``Pinned`` from its ``Caller``
+(``txhbase.caller``): a ``Connection`` pins itself, a ``ConnectionPool``
+lends one connection for the scan's life, so ``scannerGetList`` and
+``scannerClose`` reach the gateway that opened the scanner.
+
 Release: the server scanner is closed when the scan is exhausted, when
 ``limit`` is reached, on ``close()``, on a non-resumable error, and when an
 unclosed Scanner is garbage collected (a ``scannerClose`` is scheduled on the
-reactor), and when its ``Connection`` is closed.
+clock), and when its ``Connection`` is closed (pending ``get_next()`` then
+fail with ``ConnectionLost``: the scan did not end, it was cut).  The pin is
+released with it.
 
 Resume: if the connection drops mid-scan, or the server says the scanner id
-is invalid (HBase expires scanners idle for 60 s), the scan is reopened just
-after the last row received, so the caller sees every row exactly once.  With
+is invalid (HBase expires scanners idle for 60 s), the pin decides whether
+and where the scan is reopened (a pool retries on another gateway after a
+back-off, under its retry budget); it is reopened just after the last row
+received, so the caller sees every row exactly once.  With
 ``scan_batching`` (partial rows) or ``reverse``, the scan is reopened *at*
 the last row and the columns of that row already received are skipped.
 Scanners abandoned by a dropped connection are not closed explicitly (their
@@ -32,14 +41,22 @@ import logging
 import weakref
 from collections import deque
 from dataclasses import dataclass, replace
-from typing import Any, Deque, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Deque, Dict, List, Optional, Set, Tuple, Union
 
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
 from txhbase import _convert, _validate
 from txhbase import errors
+from txhbase.caller import Caller, Pinned
 from txhbase.protocol.idl import hbase
+
+if TYPE_CHECKING:
+    from txhbase.table import Table
+
+#: One row as a scan delivers it: ``(row_key, {column: value})`` (or
+#: ``(value, timestamp)`` values with ``include_timestamp``).
+Row = Tuple[bytes, Dict[bytes, Any]]
 
 __all__ = ["Scanner", "ScanSpec"]
 
@@ -133,7 +150,7 @@ class ScanSpec:
             return replace(self, row_start=last_key + b"\x00"), False
         return replace(self, row_start=last_key), True
 
-    def open_call(self, table: bytes) -> Tuple[str, tuple]:
+    def open_call(self, table: bytes) -> Tuple[str, Tuple[Any, ...]]:
         """The Thrift method and arguments that open this scan."""
         if self.compat == "0.90":
             if self.row_stop is None:
@@ -160,42 +177,26 @@ class ScanSpec:
 
 
 class _ServerState:
-    """What the GC finalizer needs: the open scanner id, if any."""
+    """What the GC finalizer needs: the open scanner id and the pin it is on."""
 
-    __slots__ = ("id",)
+    __slots__ = ("id", "pin")
 
     def __init__(self) -> None:
         self.id: Optional[int] = None
+        self.pin: Optional[Pinned] = None
 
 
-def _release_on_gc(connection: Any, state: _ServerState) -> None:
-    """Finalizer of an unclosed Scanner: schedule a scannerClose."""
+def _release_on_gc(state: _ServerState) -> None:
+    """Finalizer of an unclosed Scanner: its pin closes the scanner soon."""
     sid, state.id = state.id, None
-    if sid is None:
-        return
-
-    def close() -> None:
-        log.debug("closing scanner %d of a garbage-collected Scanner", sid)
-        connection.call("scannerClose", sid).addErrback(
-            lambda f: log.debug("scannerClose(%d) after GC failed: %s", sid, f.getErrorMessage()))
-
-    try:
-        connection.reactor.callLater(0, close)
-    except Exception:  # pragma: no cover - reactor gone at interpreter exit
-        pass
+    pin, state.pin = state.pin, None
+    if pin is not None:
+        pin.abandon(sid)
 
 
-def _end(w: defer.Deferred) -> None:
+def _end(w: "defer.Deferred[Any]") -> None:
     """Tell a waiter the scan is over: None for get_next(), [] for next_batch()."""
     w.callback([] if getattr(w, "_txhbase_batch", False) else None)
-
-
-def _resumable(exc: BaseException, during_open: bool) -> bool:
-    if isinstance(exc, errors.ConnectionLost):
-        return True
-    if isinstance(exc, errors.IllegalArgument) and not during_open:
-        return True  # "scanner ID is invalid": expired or gateway restarted
-    return False
 
 
 class Scanner:
@@ -204,16 +205,16 @@ class Scanner:
     Built by ``Table.scan()`` (and ``Table.unordered_scanners()``), not directly.
     """
 
-    def __init__(self, table: Any, spec: ScanSpec, timeout: Optional[float] = None) -> None:
+    def __init__(self, table: "Table", spec: ScanSpec, timeout: Optional[float] = None) -> None:
         self.table = table
         self.spec = spec
-        self._conn = table.connection
+        self._caller: Caller = table.connection
         self._timeout = timeout
         self._state = _ServerState()
-        self._buffer: Deque[Tuple[bytes, Any]] = deque()
-        self._waiters: Deque[defer.Deferred] = deque()
-        self._close_waiters: List[defer.Deferred] = []
-        self._fetching: Optional[defer.Deferred] = None
+        self._buffer: Deque[Row] = deque()
+        self._waiters: "Deque[defer.Deferred[Any]]" = deque()
+        self._close_waiters: "List[defer.Deferred[None]]" = []
+        self._fetching: "Optional[defer.Deferred[Any]]" = None
         self._started = False
         self._server_done = False   # nothing more to fetch
         self._finished = False      # everything delivered: None forever
@@ -222,14 +223,14 @@ class Scanner:
         self._fetched = 0           # results received (counted against limit)
         self._delivered = 0
         self._last_key: Optional[bytes] = None
-        self._last_cols: set = set()
+        self._last_cols: Set[bytes] = set()
         self._skip_key: Optional[bytes] = None
-        self._skip_cols: Optional[set] = None  # None: skip the whole row
+        self._skip_cols: Optional[Set[bytes]] = None  # None: skip the whole row
         self._resumes = 0
         self.resumed = 0            #: how many times the scan was reopened
         self._pumping = False
         self._repump = False
-        self._finalizer = weakref.finalize(self, _release_on_gc, self._conn, self._state)
+        self._finalizer = weakref.finalize(self, _release_on_gc, self._state)
         self._finalizer.atexit = False
 
     def __repr__(self) -> str:
@@ -248,25 +249,33 @@ class Scanner:
         """True once every row has been delivered (or the scanner closed)."""
         return self._finished
 
-    def get_next(self) -> defer.Deferred:
+    @property
+    def address(self) -> Optional[str]:
+        """The gateway the scan currently runs on (None before it opened or
+        after it released its connection)."""
+        pin = self._state.pin
+        return None if pin is None else pin.address
+
+    def get_next(self) -> "defer.Deferred[Optional[Row]]":
         """Fire with the next ``(row_key, data)``, or ``None`` at the end (and
         on every later call).
 
         Fails with ``TimeoutError``, ``HBaseIOError``, ``ServerError`` (e.g. a
-        bad filter), ``ConnectionLost`` when the scan could not be resumed,
-        or ``CancelledError`` when this Deferred is cancelled (no row is lost:
-        it goes to the next call).
+        bad filter), ``ConnectionLost`` when the scan could not be resumed or
+        its connection was closed, ``NoConnectionsAvailable`` /
+        ``AllServersUnavailable`` from a pool, or ``CancelledError`` when this
+        Deferred is cancelled (no row is lost: it goes to the next call).
         """
         if self._error is not None:
             return defer.fail(self._error)
         if self._finished and not self._buffer:
             return defer.succeed(None)
-        d: defer.Deferred = defer.Deferred(self._cancel_waiter)
+        d: "defer.Deferred[Optional[Row]]" = defer.Deferred(self._cancel_waiter)
         self._waiters.append(d)
         self._pump()
         return d
 
-    def next_batch(self) -> defer.Deferred:
+    def next_batch(self) -> "defer.Deferred[List[Row]]":
         """Fire with every row received and not yet delivered (a non-empty
         list of ``(row_key, data)``), waiting for the next batch if none is;
         fires with ``[]`` at the end (and on every later call).
@@ -279,20 +288,21 @@ class Scanner:
             return defer.fail(self._error)
         if self._finished and not self._buffer:
             return defer.succeed([])
-        d: defer.Deferred = defer.Deferred(self._cancel_waiter)
+        d: "defer.Deferred[List[Row]]" = defer.Deferred(self._cancel_waiter)
         d._txhbase_batch = True  # type: ignore[attr-defined]
         self._waiters.append(d)
         self._pump()
         return d
 
-    def close(self) -> defer.Deferred:
-        """Stop the scan and release the server scanner; fires with None.
+    def close(self) -> "defer.Deferred[None]":
+        """Stop the scan and release the server scanner; fires with None once
+        ``scannerClose`` was answered (never fails).
 
         Pending ``get_next()`` calls fire with ``None``. Safe to call twice.
         """
         if self._closed:
             if self._fetching is not None:
-                d: defer.Deferred = defer.Deferred()
+                d: "defer.Deferred[None]" = defer.Deferred()
                 self._close_waiters.append(d)
                 return d
             return defer.succeed(None)
@@ -313,21 +323,35 @@ class Scanner:
             _end(w)
 
     def connection_closing(self) -> None:
-        """Called by ``Connection.close()``: end the scan and write its
+        """Called by ``Connection.close()``: cut the scan and write its
         ``scannerClose`` now, even with a request in flight (the gateway
-        answers requests of one connection in order)."""
-        if not self._closed:
+        answers requests of one connection in order).  Unless every row was
+        already delivered, pending and later ``get_next()`` fail with
+        ``ConnectionLost``: the scan did not reach its end."""
+        if not self._closed and not self._finished:
+            self._error = errors.ConnectionLost(
+                f"connection closed with close() during the scan of {self.table.name!r} "
+                f"({self._delivered} rows delivered)", sent=True)
+            self._closed = True
+            self._buffer.clear()
+            waiters, self._waiters = self._waiters, deque()
+            for w in waiters:
+                w.errback(self._error)
+        elif not self._closed:
             self._stop()
         sid, self._state.id = self._state.id, None
-        if sid is not None:
-            self._conn.call("scannerClose", sid, timeout=self._timeout).addErrback(
+        pin, self._state.pin = self._state.pin, None
+        if sid is not None and pin is not None:
+            pin.call("scannerClose", sid, timeout=self._timeout).addErrback(
                 lambda f: log.debug("scannerClose(%d) at connection close failed: %s",
                                     sid, f.getErrorMessage()))
+        if pin is not None:
+            pin.release()
 
     def __aiter__(self) -> "Scanner":
         return self
 
-    async def __anext__(self) -> Tuple[bytes, Any]:
+    async def __anext__(self) -> Row:
         item = await self.get_next()
         if item is None:
             raise StopAsyncIteration
@@ -341,7 +365,7 @@ class Scanner:
 
     # ------------------------------------------------------------ internals
 
-    def _cancel_waiter(self, d: defer.Deferred) -> None:
+    def _cancel_waiter(self, d: "defer.Deferred[Any]") -> None:
         try:
             self._waiters.remove(d)
         except ValueError:
@@ -395,20 +419,26 @@ class Scanner:
         if self.spec.limit is not None:
             how_many = min(how_many, self.spec.limit - self._fetched)
         stage = {"opening": self._state.id is None}
+        d: "defer.Deferred[Any]"
         if stage["opening"]:
-            d = self._open()
+            pin = self._state.pin
+            pinned = defer.succeed(pin) if pin is not None else self._caller.pin()
+            d = pinned.addCallback(self._open)
         else:
             d = defer.succeed(self._state.id)
 
-        def get_list(sid: int) -> defer.Deferred:
+        def get_list(sid: int) -> "defer.Deferred[Any]":
             stage["opening"] = False
-            return self._conn.call("scannerGetList", sid, how_many, timeout=self._timeout)
+            pin = self._state.pin
+            assert pin is not None
+            return pin.call("scannerGetList", sid, how_many, timeout=self._timeout)
 
         d.addCallback(get_list)
         self._fetching = d
         d.addCallbacks(self._got, self._failed, errbackArgs=(stage,))
 
-    def _open(self) -> defer.Deferred:
+    def _open(self, pin: Pinned) -> "defer.Deferred[int]":
+        self._state.pin = pin
         spec = self.spec
         if self._last_key is not None:
             spec, inclusive = spec.resumed(self._last_key)
@@ -416,13 +446,11 @@ class Scanner:
                 self._skip_key = self._last_key
                 self._skip_cols = set(self._last_cols) if spec.scan_batching else None
         method, args = spec.open_call(self.table.name)
-        d = self._conn.call(method, *args, timeout=self._timeout)
+        d = pin.call(method, *args, timeout=self._timeout)
 
         def opened(sid: int) -> int:
             self._state.id = sid
-            live = getattr(self._conn, "live_scanners", None)
-            if live is not None:
-                live.add(self)  # so Connection.close() can release it
+            pin.track(self)  # so closing its connection releases it
             log.debug("opened scanner %d on %r", sid, self.table.name)
             if self._closed:
                 raise defer.CancelledError("scanner closed while opening")
@@ -466,22 +494,27 @@ class Scanner:
             self._release()
         self._pump()
 
-    def _failed(self, failure: Failure, stage: dict) -> None:
+    def _failed(self, failure: Failure, stage: Dict[str, bool]) -> None:
         opening = stage["opening"]
         self._fetching = None
         if self._closed:
             self._after_close()
             return
         exc = failure.value
-        if (_resumable(exc, opening) and self._resumes < MAX_RESUMES
-                and not getattr(self._conn, "closed", False)):
+        assert exc is not None
+        pin = self._state.pin
+        again = None
+        if pin is not None and self._resumes < MAX_RESUMES:
+            again = pin.resume(exc, opening)
+        if again is not None:
             self._resumes += 1
             self.resumed += 1
             # The old id is meaningless on a new connection, or already gone.
             self._state.id = None
             log.info("resuming scan of %r after %s: %s (%d rows received)",
                      self.table.name, type(exc).__name__, exc, self._fetched)
-            self._pump()
+            self._fetching = again
+            again.addCallbacks(self._resume_on, self._resume_failed)
             return
         log.debug("scan of %r failed: %s", self.table.name, failure.getErrorMessage())
         self._error = exc
@@ -490,22 +523,47 @@ class Scanner:
         self._release()
         self._pump()
 
+    def _resume_on(self, pin: Pinned) -> None:
+        self._fetching = None
+        self._state.pin = pin
+        if self._closed:
+            self._after_close()
+            return
+        self._pump()
+
+    def _resume_failed(self, failure: Failure) -> None:
+        self._fetching = None
+        self._state.pin = None
+        if self._closed:
+            self._after_close()
+            return
+        self._error = failure.value
+        self._pump()
+
     def _after_close(self) -> None:
         waiters, self._close_waiters = self._close_waiters, []
         d = self._release()
 
         def fire(_: Any) -> None:
             for w in waiters:
-                _end(w)
+                w.callback(None)
 
         d.addBoth(fire)
 
-    def _release(self) -> defer.Deferred:
-        """Close the server scanner (if open); fires with None, never fails."""
+    def _release(self) -> "defer.Deferred[None]":
+        """Close the server scanner (if open), then give the pin back; fires
+        with None, never fails."""
         sid, self._state.id = self._state.id, None
-        if sid is None:
+        pin, self._state.pin = self._state.pin, None
+        if pin is None:
             return defer.succeed(None)
-        d = self._conn.call("scannerClose", sid, timeout=self._timeout)
+        if sid is None:
+            pin.release()
+            return defer.succeed(None)
+        d = pin.call("scannerClose", sid, timeout=self._timeout)
+        # Given back at once: the close is written, and whatever the next
+        # borrower sends is answered after it (one connection, in order).
+        pin.release()
 
         def closed(result: Any) -> None:
             if isinstance(result, Failure):

@@ -2,9 +2,13 @@
 
 Each method checks its arguments (TypeError/ValueError naming the argument,
 before anything is sent), turns the call into one or a few Thrift calls on
-the table's ``Connection`` and shapes the result as HappyBase does.  Every
-method takes a keyword-only ``timeout`` in milliseconds (None: the
-connection's default).
+the table's ``Caller`` (a ``Connection`` or a ``ConnectionPool``, see
+``txhbase.caller``) and shapes the result as HappyBase does.  Every method
+takes a keyword-only ``timeout`` in milliseconds (None: the caller's
+default).  Every Deferred can also fail with the caller's errors
+(``ConnectionLost``, ``TimeoutError``, ``ServerError``; from a pool
+``NoConnectionsAvailable`` / ``AllServersUnavailable``, with ``attempts``,
+``servers`` and ``maybe_applied``).
 """
 from __future__ import annotations
 
@@ -16,8 +20,9 @@ from twisted.internet import defer
 
 from txhbase import _convert, _validate
 from txhbase.batch import Batch
+from txhbase.caller import Caller
 from txhbase.protocol.idl import hbase
-from txhbase.scanner import Scanner, ScanSpec
+from txhbase.scanner import Row, Scanner, ScanSpec
 
 __all__ = ["Table"]
 
@@ -30,31 +35,34 @@ KEY_ONLY = b"FirstKeyOnlyFilter() AND KeyOnlyFilter()"
 
 
 class Table:
-    """One HBase table; get it with ``Connection.table(name)`` (no round trip)."""
+    """One HBase table; get it with ``Connection.table(name)`` or
+    ``ConnectionPool.table(name)`` (no round trip).
 
-    def __init__(self, name: bytes, connection: Any) -> None:
+    ``connection`` is the ``Caller`` the calls go through.
+    """
+
+    def __init__(self, name: bytes, connection: Caller) -> None:
         self.name = name
-        self.connection = connection
+        self.connection: Caller = connection
+        # Bound once: the hot path makes one method call per Thrift call.
+        self._call: Callable[..., "defer.Deferred[Any]"] = connection.call
 
     def __repr__(self) -> str:
         return f"<txhbase.Table name={self.name!r}>"
 
-    def _call(self, method: str, *args: Any, timeout: Optional[float] = None) -> defer.Deferred:
-        return self.connection.call(method, *args, timeout=timeout)
-
     # ------------------------------------------------------------ metadata
 
-    def families(self, *, timeout: Optional[float] = None) -> defer.Deferred:
+    def families(self, *, timeout: Optional[float] = None) -> "defer.Deferred[Dict[bytes, Dict[str, Any]]]":
         """Fire with ``{family: settings dict}`` (HappyBase's shape; family
         names without ':'). Fails with ``HBaseIOError`` for a missing table."""
         d = self._call("getColumnDescriptors", self.name, timeout=_validate.timeout(timeout))
         return d.addCallback(_convert.families_result)
 
-    def _family_names(self, *, timeout: Optional[float] = None) -> defer.Deferred:
+    def _family_names(self, *, timeout: Optional[float] = None) -> "defer.Deferred[List[bytes]]":
         d = self._call("getColumnDescriptors", self.name, timeout=timeout)
         return d.addCallback(lambda ds: [n.rstrip(b":") for n in ds])
 
-    def regions(self, *, timeout: Optional[float] = None) -> defer.Deferred:
+    def regions(self, *, timeout: Optional[float] = None) -> "defer.Deferred[List[Dict[str, Any]]]":
         """Fire with the table's regions as dicts (``start_key``, ``end_key``,
         ``id``, ``name``, ``version``, ``server_name``, ``port``); [] for a
         missing table."""
@@ -65,12 +73,13 @@ class Table:
 
     def row(self, row: Name, columns: Optional[List[Name]] = None,
             timestamp: Optional[int] = None, include_timestamp: bool = False, *,
-            timeout: Optional[float] = None) -> defer.Deferred:
+            timeout: Optional[float] = None) -> "defer.Deferred[Dict[bytes, Any]]":
         """Fire with one row as ``{column: value}`` ({} when absent).
 
         ``columns`` restricts to families (``b'cf'``) or columns
         (``b'cf:q'``); ``timestamp`` returns versions strictly older than it;
-        ``include_timestamp`` gives ``(value, timestamp)`` tuples.
+        ``include_timestamp`` gives ``(value, timestamp)`` tuples. Fails
+        with ``HBaseIOError`` for a missing table or unknown family.
         """
         if type(row) is not bytes:
             row = _validate.to_bytes(row, "row")
@@ -88,12 +97,13 @@ class Table:
 
     def rows(self, rows: List[Name], columns: Optional[List[Name]] = None,
              timestamp: Optional[int] = None, include_timestamp: bool = False, *,
-             timeout: Optional[float] = None) -> defer.Deferred:
+             timeout: Optional[float] = None) -> "defer.Deferred[List[Row]]":
         """Fire with ``[(row_key, {column: value}), ...]`` in request order,
         rows that do not exist omitted (duplicates kept).
 
         An empty ``rows`` fires with ``[]`` at once, without a round trip
         (HappyBase returns ``{}`` there; a list is what every other call gives).
+        Fails with ``HBaseIOError`` for a missing table or unknown family.
         """
         keys = _validate.row_list(rows)
         cols = _validate.columns(columns)
@@ -112,9 +122,10 @@ class Table:
 
     def cells(self, row: Name, column: Name, versions: Optional[int] = None,
               timestamp: Optional[int] = None, include_timestamp: bool = False, *,
-              timeout: Optional[float] = None) -> defer.Deferred:
+              timeout: Optional[float] = None) -> "defer.Deferred[List[Any]]":
         """Fire with up to ``versions`` versions of one cell, newest first
-        (values, or ``(value, timestamp)`` with ``include_timestamp``)."""
+        (values, or ``(value, timestamp)`` with ``include_timestamp``); fails
+        with ``HBaseIOError`` for a missing table or unknown family."""
         row = _validate.to_bytes(row, "row")
         column = _validate.column(column)
         if versions is None:
@@ -134,8 +145,9 @@ class Table:
         return d.addCallback(lambda cells: [
             (c.value, c.timestamp) if include_timestamp else c.value for c in cells])
 
-    def exists(self, row: Name, *, timeout: Optional[float] = None) -> defer.Deferred:
-        """Fire with True when the row has at least one cell."""
+    def exists(self, row: Name, *, timeout: Optional[float] = None) -> "defer.Deferred[bool]":
+        """Fire with True when the row has at least one cell; fails with
+        ``HBaseIOError`` for a missing table."""
         row = _validate.to_bytes(row, "row")
         d = self._call("getRow", self.name, row, {}, timeout=_validate.timeout(timeout))
         return d.addCallback(lambda rows: bool(rows) and bool(rows[0].columns))
@@ -163,7 +175,7 @@ class Table:
 
     def count(self, row_start: Optional[Name] = None, row_stop: Optional[Name] = None,
               row_prefix: Optional[Name] = None, filter: Optional[Name] = None, *,
-              batch_size: int = 1000, timeout: Optional[float] = None) -> defer.Deferred:
+              batch_size: int = 1000, timeout: Optional[float] = None) -> "defer.Deferred[int]":
         """Fire with the number of rows in the range, counted server-side.
 
         The scan carries ``FirstKeyOnlyFilter() AND KeyOnlyFilter()`` (only
@@ -185,7 +197,8 @@ class Table:
         return _count_rows(scanner)
 
     def unordered_scanners(self, max_split_count: int, *,
-                           timeout: Optional[float] = None, **scan_kwargs: Any) -> defer.Deferred:
+                           timeout: Optional[float] = None,
+                           **scan_kwargs: Any) -> "defer.Deferred[List[Scanner]]":
         """Fire with at most ``max_split_count`` Scanners that together cover
         the scan range exactly once, split along the table's regions (to scan
         them in parallel; rows across scanners come in no particular order).
@@ -221,7 +234,7 @@ class Table:
 
     def put(self, row: Name, data: Dict[Name, bytes], timestamp: Optional[int] = None,
             wal: bool = True, *, ttl: Optional[float] = None,
-            timeout: Optional[float] = None) -> defer.Deferred:
+            timeout: Optional[float] = None) -> "defer.Deferred[None]":
         """Store ``data`` (``{b'cf:q': b'value'}``) in ``row``; fires with None.
 
         ``ttl`` (seconds) is a per-put time to live, sent as HBase's ``_ttl``
@@ -256,9 +269,10 @@ class Table:
 
     def delete(self, row: Name, columns: Optional[List[Name]] = None,
                timestamp: Optional[int] = None, wal: bool = True, *,
-               timeout: Optional[float] = None) -> defer.Deferred:
+               timeout: Optional[float] = None) -> "defer.Deferred[None]":
         """Delete ``columns`` (families or columns) of ``row``, or the whole
-        row; with ``timestamp``, only versions at or before it. Fires with None."""
+        row; with ``timestamp``, only versions at or before it. Fires with None;
+        fails with ``HBaseIOError`` for a missing table or unknown family."""
         row = _validate.to_bytes(row, "row")
         cols = _validate.columns(columns)
         ts = _validate.timestamp(timestamp)
@@ -275,7 +289,7 @@ class Table:
         else:
             d = defer.succeed(cols)
 
-        def mutate(names: List[bytes]) -> defer.Deferred:
+        def mutate(names: List[bytes]) -> "defer.Deferred[Any]":
             muts = [hbase.Mutation(isDelete=True, column=c, writeToWAL=wal) for c in names]
             if ts is None:
                 return self._call("mutateRow", self.name, row, muts, {}, timeout=timeout)
@@ -293,7 +307,7 @@ class Table:
     def run_batch(self, func: Callable[..., Any], *args: Any, timestamp: Optional[int] = None,
                   batch_size: Optional[int] = None, transaction: bool = False,
                   wal: bool = True, timeout: Optional[float] = None,
-                  **kwargs: Any) -> defer.Deferred:
+                  **kwargs: Any) -> "defer.Deferred[Any]":
         """Run ``func(batch, *args, **kwargs)`` then send the batch (the
         ``@inlineCallbacks`` form of ``async with table.batch()``); fires with
         ``func``'s result. With ``transaction=True`` nothing is sent if
@@ -304,12 +318,14 @@ class Table:
 
     def check_and_put(self, row: Name, column: Name, value: Optional[bytes],
                       data: Dict[Name, bytes], *,
-                      timeout: Optional[float] = None) -> defer.Deferred:
+                      timeout: Optional[float] = None) -> "defer.Deferred[bool]":
         """Put ``data`` if ``column`` holds ``value`` (``None``: if the column
         is absent); fires with True when the put was applied.
 
         The Thrift1 gateway takes one mutation, so ``data`` must hold exactly
-        one column (ValueError otherwise).
+        one column (ValueError otherwise). Fails with ``HBaseIOError``
+        (missing table, unknown family); never repeated by a pool once it may
+        have reached the server (``maybe_applied``).
         """
         row = _validate.to_bytes(row, "row")
         column = _validate.put_column(column, "column")
@@ -326,9 +342,11 @@ class Table:
                           timeout=timeout).addCallback(bool)
 
     def append(self, row: Name, data: Dict[Name, bytes], include_timestamp: bool = False, *,
-               timeout: Optional[float] = None) -> defer.Deferred:
+               timeout: Optional[float] = None) -> "defer.Deferred[Dict[bytes, Any]]":
         """Append each value of ``data`` to its column; fires with
-        ``{column: new_value}`` (or ``(value, timestamp)``)."""
+        ``{column: new_value}`` (or ``(value, timestamp)``); fails with
+        ``HBaseIOError`` (missing table, unknown family). Never repeated by a
+        pool once it may have reached the server (``maybe_applied``)."""
         row = _validate.to_bytes(row, "row")
         items = _validate.put_data(data)
         _validate.flags(include_timestamp=include_timestamp)
@@ -350,25 +368,29 @@ class Table:
     # ------------------------------------------------------------ counters
 
     def counter_get(self, row: Name, column: Name, *,
-                    timeout: Optional[float] = None) -> defer.Deferred:
-        """Fire with a counter's value (initialising it to 0 if absent)."""
+                    timeout: Optional[float] = None) -> "defer.Deferred[int]":
+        """Fire with a counter's value (initialising it to 0 if absent); fails
+        as ``counter_inc``."""
         return self.counter_inc(row, column, value=0, timeout=timeout)
 
     def counter_set(self, row: Name, column: Name, value: int = 0, *,
-                    timeout: Optional[float] = None) -> defer.Deferred:
-        """Set a counter column to ``value`` (an 8-byte big-endian put); fires with None."""
+                    timeout: Optional[float] = None) -> "defer.Deferred[None]":
+        """Set a counter column to ``value`` (an 8-byte big-endian put); fires
+        with None, fails as ``put``."""
         value = _validate.integer(value, "value", _validate.I64_MIN, _validate.I64_MAX)
         return self.put(row, {_validate.counter_column(column): _convert.pack_i64(value)},
                         timeout=timeout)
 
     def counter_inc(self, row: Name, column: Name, value: int = 1, *,
-                    timeout: Optional[float] = None) -> defer.Deferred:
+                    timeout: Optional[float] = None) -> "defer.Deferred[int]":
         """Atomically add ``value`` to a counter; fires with the new value.
 
         A bare family ``b'cf'`` is the family's empty qualifier (sent as
         ``b'cf:'``, as in ``Batch.counter_inc``).
 
-        Fails with ``HBaseIOError`` when the cell is not an 8-byte counter.
+        Fails with ``HBaseIOError`` when the cell is not an 8-byte counter
+        (or the table/family is missing). Never repeated by a pool once it may
+        have reached the server: the error then says ``maybe_applied=True``.
         """
         row = _validate.to_bytes(row, "row")
         column = _validate.counter_column(column)
@@ -377,8 +399,9 @@ class Table:
                           timeout=_validate.timeout(timeout))
 
     def counter_dec(self, row: Name, column: Name, value: int = 1, *,
-                    timeout: Optional[float] = None) -> defer.Deferred:
-        """Atomically subtract ``value`` from a counter; fires with the new value."""
+                    timeout: Optional[float] = None) -> "defer.Deferred[int]":
+        """Atomically subtract ``value`` from a counter; fires with the new
+        value, fails as ``counter_inc``."""
         value = _validate.integer(value, "value", -_validate.I64_MAX, _validate.I64_MAX)
         return self.counter_inc(row, column, -value, timeout=timeout)
 

@@ -6,8 +6,41 @@ from typing import Any, List, Optional
 
 from twisted.internet import defer, task
 
+from txhbase import _retry
 from txhbase.protocol.idl import hbase
 from txhbase.table import Table
+
+
+class OneGateway:
+    """The ``Caller``/``Pinned`` parts a single-gateway fake shares with
+    ``Connection``: it is its own pin; a scan resumes on it after a dropped
+    connection or an expired scanner, unless ``closed``."""
+
+    address = "fake:9090"
+    closed = False
+    reactor: Any
+
+    @property
+    def clock(self) -> Any:
+        return self.reactor
+
+    def pin(self) -> defer.Deferred:
+        return defer.succeed(self)
+
+    def resume(self, exc: BaseException, opening: bool) -> Optional[defer.Deferred]:
+        if self.closed or not _retry.resumes_scan(exc, opening):
+            return None
+        return defer.succeed(self)
+
+    def release(self, bad: bool = False) -> None:
+        pass
+
+    def track(self, scanner: Any) -> None:
+        pass
+
+    def abandon(self, scanner_id: Optional[int]) -> None:
+        if scanner_id is not None:
+            self.reactor.callLater(0, lambda: self.call("scannerClose", scanner_id))
 
 
 @dataclass
@@ -19,7 +52,7 @@ class Call:
     cancelled: bool = False
 
 
-class FakeConnection:
+class FakeConnection(OneGateway):
     """What Table, Scanner and Batch need from a Connection: ``call`` + settings."""
 
     def __init__(self, compat: str = "0.98") -> None:

@@ -121,6 +121,32 @@ def test_failed_increments_only_report_increments(conn, table):
     assert info.value.maybe_applied is False
 
 
+@pytest.mark.parametrize("rows,maybe", [(1, False), (2, True)])
+def test_server_error_on_a_multi_row_send_may_have_applied_part(conn, table, rows, maybe):
+    """HBase applies mutateRows row by row (issue 12 item 3): one good row
+    and one on an unknown family -> the good row is stored although the call
+    fails, so the error must not say 'not applied'."""
+    b = table.batch()
+    for i in range(rows):
+        b.put(b"r%d" % i, {b"cf:a": b"1"})
+    d = b.send()
+    conn.fail("mutateRows", errors.HBaseIOError("no such family", False))
+    with pytest.raises(BatchError) as info:
+        result_of(d)
+    assert info.value.maybe_applied is maybe and len(info.value.mutations) == rows
+
+
+def test_server_error_on_several_increments_may_have_applied_part(conn, table):
+    b = table.batch()
+    b.counter_inc(b"r", b"cf:n")
+    b.counter_inc(b"r", b"bad:n")
+    d = b.send()
+    conn.fail("incrementRows", errors.HBaseIOError("no such family", False))
+    with pytest.raises(BatchError) as info:
+        result_of(d)
+    assert info.value.maybe_applied is True and len(info.value.increments) == 2
+
+
 def test_failed_family_lookup_keeps_whole_row_delete(conn, table):
     b = table.batch()
     b.delete(b"r")

@@ -50,13 +50,17 @@ class FakeProto:
 
 
 class FakeConnect:
-    """Replaces txhbase.connection.connect; each attempt waits for the test."""
+    """Replaces txhbase.connection.open_channel (the one channel dispatch);
+    each attempt waits for the test."""
 
     def __init__(self):
         self.attempts = []  # (where, kwargs, Deferred)
 
-    def __call__(self, reactor, host=None, port=None, **kwargs):
-        where = kwargs.get("endpoint") or f"{host}:{port}"
+    def __call__(self, reactor, address, **kwargs):
+        kind, host, port = address
+        where = host if kind == "endpoint" else f"{host}:{port}"
+        if kind == "endpoint":
+            kwargs["endpoint"] = host
         d = defer.Deferred()
         self.attempts.append((where, kwargs, d))
         return d
@@ -75,7 +79,7 @@ class FakeConnect:
 @pytest.fixture
 def fc(monkeypatch):
     f = FakeConnect()
-    monkeypatch.setattr(connection_mod, "connect", f)
+    monkeypatch.setattr(connection_mod, "open_channel", f)
     return f
 
 
@@ -384,3 +388,55 @@ def test_slow_call_warnings_are_rate_limited(fc, clock, caplog):
     slow = [r.getMessage() for r in caplog.records if "slow call" in r.getMessage()]
     assert len(slow) == 2
     assert "99 more slow calls not logged" in slow[1]
+
+
+# ------------------------------------------------------------------ graceful close
+
+def test_close_with_grace_lets_calls_in_flight_finish(fc, clock):
+    conn = make(clock, "a:1")
+    d = conn.call("getTableNames")
+    p = fc.succeed()
+    closing = conn.close(grace=5)
+    assert not closing.called and not p.closed
+    late = conn.call("getTableNames")
+    exc = failure_of(late)
+    assert isinstance(exc, errors.ConnectionLost) and exc.sent is False
+    p.answer([b"t"])
+    assert result_of(d) == [b"t"]
+    assert result_of(closing) is None and p.closed
+
+
+def test_close_with_grace_closes_what_is_left_when_it_ends(fc, clock):
+    conn = make(clock, "a:1")
+    d = conn.call("getTableNames")
+    p = fc.succeed()
+    closing = conn.close(grace=5)
+    clock.advance(4.9)
+    assert not closing.called and not p.closed
+    clock.advance(0.1)
+    assert result_of(closing) is None and p.closed
+    assert conn.closed
+
+
+def test_close_without_grace_during_a_graceful_close_closes_at_once(fc, clock):
+    conn = make(clock, "a:1")
+    conn.call("getTableNames")
+    p = fc.succeed()
+    closing = conn.close(grace=5)
+    assert result_of(conn.close()) is None and p.closed
+    assert result_of(closing) is None
+
+
+def test_close_grace_is_checked(fc, clock):
+    conn = make(clock, "a:1")
+    with pytest.raises(TypeError, match="grace"):
+        conn.close(grace="soon")
+    with pytest.raises(ValueError, match="grace"):
+        conn.close(grace=-1)
+
+
+def failure_of(d):
+    out = []
+    d.addErrback(lambda f: out.append(f.value))
+    assert out, "Deferred has not failed"
+    return out[0]

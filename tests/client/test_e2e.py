@@ -509,7 +509,11 @@ async def test_connection_close_releases_open_scanners(gateway, row_prefix):
         await tick()
     await no_open_scanners(gateway)
     for s in scanners:
-        assert await s.get_next() is None
+        # Cut short, not ended: a None here would claim every row was seen
+        # (issue 12 item 2).
+        with pytest.raises(errors.ConnectionLost):
+            await s.get_next()
+        assert not s.exhausted
 
 
 def _closed_port() -> int:

@@ -83,3 +83,18 @@ def test_configure_logging(tmp_path, monkeypatch):
         root.setLevel(saved[1])
         tx.setLevel(saved[3])
         tx.propagate = saved[4]
+
+
+def test_default_logger_conf_ships_inside_the_package():
+    """configure_logging() must work from a wheel (issue 11): its default
+    file is package data, and the repository-root copy is the same file."""
+    import configparser
+
+    import txhbase
+
+    assert os.path.dirname(DEFAULT_CONFIG) == os.path.dirname(os.path.abspath(txhbase.__file__))
+    with open(DEFAULT_CONFIG) as packaged, open(os.path.join(ROOT, "logger.conf")) as root:
+        assert packaged.read() == root.read()
+    cfg = configparser.ConfigParser()
+    cfg.read(os.path.join(ROOT, "setup.cfg"))
+    assert "logger.conf" in cfg["options.package_data"]["txhbase"]

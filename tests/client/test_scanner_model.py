@@ -15,10 +15,10 @@ from txhbase.protocol.idl import hbase
 from txhbase.scanner import MAX_RESUMES
 from txhbase.table import Table
 
-from tests.client.fakes import result_of
+from tests.client.fakes import OneGateway, result_of
 
 
-class ModelServer:
+class ModelServer(OneGateway):
     """A synchronous in-memory scanner service with failure injection."""
 
     def __init__(self, data: Dict[bytes, Dict[bytes, bytes]], failures: List[Optional[str]]):

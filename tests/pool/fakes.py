@@ -1,5 +1,9 @@
 """In-memory fake gateways and connections for the pool's unit tests.
 
+The fake connections answer Thrift calls (what a ``Table`` over the pool
+sends through ``Caller.call``), so the pool is tested below the real table
+layer; faults apply per Thrift call.
+
 A ``FakeCluster`` holds one ``FakeServer`` per ``'host:port'``; each has a
 dict store and a script of faults for its next calls, so tests decide
 exactly whether a call fails before reaching the server, after being applied
@@ -13,6 +17,7 @@ from twisted.internet import defer
 from twisted.internet import error as twisted_error
 
 from txhbase import errors
+from txhbase.protocol.idl import hbase
 
 # Fault kinds for FakeServer.script
 NOT_SENT = "not_sent"        # ConnectionLost(sent=False), nothing applied
@@ -49,7 +54,16 @@ class FakeCluster:
         return conn
 
 
+def _row_result(key: bytes, cols: dict) -> Any:
+    return hbase.TRowResult(row=key, columns={c: hbase.TCell(value=v, timestamp=1)
+                                              for c, v in cols.items()})
+
+
 class FakeConnection:
+    """A pooled connection answering the Thrift calls the table layer makes
+    (``call(name, *args)``), from the cluster's dict store, with the
+    server's fault script applied to each call."""
+
     def __init__(self, cluster: FakeCluster, address: str) -> None:
         self.cluster = cluster
         self.address = address
@@ -57,6 +71,8 @@ class FakeConnection:
         self.is_open = False
         self.closed = False
         self.held: list = []  # this connection's share of server.held
+        self.scanners: dict = {}
+        self.next_sid = 1
 
     def in_flight(self) -> int:
         """Held calls on this connection that have not been answered yet."""
@@ -72,34 +88,90 @@ class FakeConnection:
     def close(self) -> defer.Deferred:
         self.closed = True
         self.is_open = False
+        self.scanners.clear()
         return defer.succeed(None)
 
     def call(self, name: str, *args: Any, timeout: Any = None) -> defer.Deferred:
-        """The low-level call Batch uses: mutateRows and incrementRows."""
-        cluster = self.cluster
+        handler = getattr(self, "_" + name, None)
+        if handler is None:
+            raise AssertionError(f"unexpected call {name}")
+        return self._run(name, args, lambda: handler(*args))
 
-        def apply() -> None:
-            if name == "mutateRows":
-                for bm in args[1]:
-                    for m in bm.mutations:
-                        if m.isDelete:
-                            cluster.store.get(bm.row, {}).pop(m.column, None)
-                        else:
-                            cluster.store.setdefault(bm.row, {})[m.column] = m.value
-            elif name == "incrementRows":
-                for inc in args[0]:
-                    key = (inc.row, inc.column)
-                    cluster.counters[key] = cluster.counters.get(key, 0) + inc.ammount
+    # --- the Thrift methods, over cluster.store / cluster.counters
+
+    def _getTableNames(self) -> list:
+        return [b"t"]
+
+    def _getColumnDescriptors(self, table: bytes) -> dict:
+        return {b"cf:": hbase.ColumnDescriptor(name=b"cf:")}
+
+    def _getRowWithColumns(self, table: bytes, row: bytes, columns: Any, attrs: Any) -> list:
+        cols = self.cluster.store.get(row)
+        return [_row_result(row, cols)] if cols else []
+
+    def _getRow(self, table: bytes, row: bytes, attrs: Any) -> list:
+        return self._getRowWithColumns(table, row, None, attrs)
+
+    def _mutateRow(self, table: bytes, row: bytes, mutations: list, attrs: Any) -> None:
+        store = self.cluster.store
+        for m in mutations:
+            if m.isDelete:
+                store.get(row, {}).pop(m.column, None)
             else:
-                raise AssertionError(f"unexpected call {name}")
+                store.setdefault(row, {})[m.column] = m.value
+        if row in store and not store[row]:
+            del store[row]
 
-        return self._run(name, args, apply)
+    def _mutateRows(self, table: bytes, batches: list, attrs: Any) -> None:
+        for bm in batches:
+            self._mutateRow(table, bm.row, bm.mutations, attrs)
 
-    def table(self, name: Any, use_prefix: bool = True) -> "FakeTable":
-        return FakeTable(self, name)
+    def _deleteAllRow(self, table: bytes, row: bytes, attrs: Any) -> None:
+        self.cluster.store.pop(row, None)
 
-    def tables(self) -> defer.Deferred:
-        return self._run("tables", (), lambda: [])
+    def _atomicIncrement(self, table: bytes, row: bytes, column: bytes, value: int) -> int:
+        counters = self.cluster.counters
+        counters[(row, column)] = counters.get((row, column), 0) + value
+        return counters[(row, column)]
+
+    def _incrementRows(self, increments: list) -> None:
+        for inc in increments:
+            self._atomicIncrement(inc.table, inc.row, inc.column, inc.ammount)
+
+    def _scannerOpenWithScan(self, table: bytes, scan: Any, attrs: Any) -> int:
+        store = self.cluster.store
+        keys = sorted(store, reverse=bool(scan.reversed))
+        results = []
+        for k in keys:
+            if scan.reversed:
+                if scan.startRow and k > scan.startRow:
+                    continue
+                if scan.stopRow is not None and k <= scan.stopRow:
+                    continue
+            else:
+                if k < scan.startRow:
+                    continue
+                if scan.stopRow is not None and k >= scan.stopRow:
+                    continue
+            cols = sorted(store[k].items())
+            step = scan.batchSize or len(cols)
+            for i in range(0, len(cols), step):
+                results.append(_row_result(k, dict(cols[i:i + step])))
+        sid = self.next_sid
+        self.next_sid += 1
+        self.scanners[sid] = results
+        return sid
+
+    def _scannerGetList(self, sid: int, n: int) -> list:
+        if sid not in self.scanners:
+            raise errors.IllegalArgument("scanner ID is invalid")
+        rows = self.scanners[sid]
+        out, self.scanners[sid] = rows[:n], rows[n:]
+        return out
+
+    def _scannerClose(self, sid: int) -> None:
+        if self.scanners.pop(sid, None) is None:
+            raise errors.IllegalArgument("scanner ID is invalid")
 
     def _run(self, method: str, args: tuple, apply: Any) -> defer.Deferred:
         if self.closed:
@@ -117,102 +189,12 @@ class FakeConnection:
         if isinstance(fault, BaseException):
             return defer.fail(fault)
         self.server.calls.append((method, args))
-        result = apply()
+        try:
+            result = apply()
+        except errors.TxHBaseError as exc:
+            return defer.fail(exc)
         if fault == LOST_REPLY:
             return defer.fail(errors.ConnectionLost("lost reply", sent=True))
         if fault == TIMEOUT:
             return defer.fail(errors.TimeoutError("timed out"))
         return defer.succeed(result)
-
-
-class FakeScanner:
-    def __init__(self, table: "FakeTable", kwargs: dict) -> None:
-        self.table = table
-        self.kwargs = kwargs
-        self.closed = False
-        self.rows: Optional[list] = None
-
-    def _load(self) -> list:
-        store = self.table.conn.cluster.store
-        start = self.kwargs.get("row_start")
-        stop = self.kwargs.get("row_stop")
-        prefix = self.kwargs.get("row_prefix")
-        keys = sorted(store, reverse=bool(self.kwargs.get("reverse")))
-        out = []
-        for k in keys:
-            if prefix is not None and not k.startswith(prefix):
-                continue
-            if not self.kwargs.get("reverse"):
-                if start is not None and k < start:
-                    continue
-                if stop is not None and k >= stop:
-                    continue
-            else:
-                if start is not None and k > start:
-                    continue
-                if stop is not None and k <= stop:
-                    continue
-            batching = self.kwargs.get("scan_batching")
-            cols = sorted(store[k].items())
-            if batching:
-                for i in range(0, len(cols), batching):
-                    out.append((k, dict(cols[i:i + batching])))
-            else:
-                out.append((k, dict(cols)))
-        return out
-
-    def get_next(self) -> defer.Deferred:
-        def step() -> Any:
-            if self.rows is None:
-                self.rows = self._load()
-            return self.rows.pop(0) if self.rows else None
-
-        return self.table.conn._run("scannerGet", (), step)
-
-    def close(self) -> defer.Deferred:
-        self.closed = True
-        return defer.succeed(None)
-
-
-class FakeTable:
-    def __init__(self, conn: FakeConnection, name: Any) -> None:
-        self.conn = conn
-        self.connection = conn
-        self.name = name.encode() if isinstance(name, str) else name
-
-    def _check_row(self, row: Any) -> None:
-        if not isinstance(row, bytes):
-            raise TypeError("row must be bytes")
-
-    def row(self, row: bytes, columns: Any = None, timeout: Any = None) -> defer.Deferred:
-        self._check_row(row)
-        return self.conn._run("row", (row,), lambda: dict(self.conn.cluster.store.get(row, {})))
-
-    def put(self, row: bytes, data: dict, timeout: Any = None) -> defer.Deferred:
-        self._check_row(row)
-        store = self.conn.cluster.store
-
-        def apply() -> None:
-            store.setdefault(row, {}).update(data)
-
-        return self.conn._run("put", (row, dict(data)), apply)
-
-    def delete(self, row: bytes, columns: Any = None) -> defer.Deferred:
-        self._check_row(row)
-        return self.conn._run("delete", (row,), lambda: self.conn.cluster.store.pop(row, None) and None)
-
-    def counter_inc(self, row: bytes, column: bytes, value: int = 1) -> defer.Deferred:
-        counters = self.conn.cluster.counters
-
-        def apply() -> int:
-            counters[(row, column)] = counters.get((row, column), 0) + value
-            return counters[(row, column)]
-
-        return self.conn._run("counter_inc", (row, column, value), apply)
-
-    def counter_get(self, row: bytes, column: bytes) -> defer.Deferred:
-        counters = self.conn.cluster.counters
-        return self.conn._run("counter_get", (row, column), lambda: counters.get((row, column), 0))
-
-    def scan(self, **kwargs: Any) -> FakeScanner:
-        return FakeScanner(self, kwargs)

@@ -10,6 +10,9 @@ itself on the same port.
 """
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 import pytest_twisted
 from twisted.internet import defer, reactor, task
@@ -191,8 +194,8 @@ async def test_non_idempotent_call_not_repeated_after_lost_reply(gateway, proxie
     table = pool.table(TABLE)
     try:
         await table.row(row_prefix + b"warm")
-        (rec,) = pool._all.values()
-        proxy = proxy_for(proxies, rec.server.address)
+        (rec,) = pool.connection_status()
+        proxy = proxy_for(proxies, rec["server"])
         proxy.drop_mid_reply(3)  # the increment reaches HBase; its reply is cut
         with pytest.raises((errors.ConnectionLost, errors.ProtocolError)) as info:
             await bounded(table.counter_inc(row_prefix + b"c", b"cf:n", 5))
@@ -200,8 +203,8 @@ async def test_non_idempotent_call_not_repeated_after_lost_reply(gateway, proxie
         assert len(info.value.attempts) == 1
         assert await table.counter_get(row_prefix + b"c", b"cf:n") == 5  # applied exactly once
         # A put after a lost reply is retried (idempotent) and lands.
-        (rec,) = pool._all.values()
-        proxy_for(proxies, rec.server.address).drop_mid_reply(2)
+        (rec,) = pool.connection_status()
+        proxy_for(proxies, rec["server"]).drop_mid_reply(2)
         await bounded(table.put(row_prefix + b"p", {b"cf:v": b"1"}))
         assert await table.row(row_prefix + b"p") == {b"cf:v": b"1"}
         assert pool.stats.retries >= 1
@@ -216,11 +219,11 @@ async def test_corrupt_and_stalled_replies_are_retried_elsewhere(gateway, proxie
     table = pool.table(TABLE)
     try:
         await table.put(row_prefix + b"r", {b"cf:v": b"x"})
-        (rec,) = pool._all.values()
-        proxy_for(proxies, rec.server.address).corrupt_next(0, 0xFF)
+        (rec,) = pool.connection_status()
+        proxy_for(proxies, rec["server"]).corrupt_next(0, 0xFF)
         assert await bounded(table.row(row_prefix + b"r")) == {b"cf:v": b"x"}
-        (rec,) = pool._all.values()
-        stalled = proxy_for(proxies, rec.server.address)
+        (rec,) = pool.connection_status()
+        stalled = proxy_for(proxies, rec["server"])
         stalled.stall()
         start = reactor.seconds()
         assert await bounded(table.row(row_prefix + b"r")) == {b"cf:v": b"x"}
@@ -251,7 +254,7 @@ async def test_scan_survives_gateway_kill_rows_exactly_once(gateway, proxies, ro
                 if len(got) == 17:
                     # The gateway dies under the open scanner: it cannot reconnect
                     # there, so the pool reopens the scan on another gateway.
-                    victim = proxy_for(proxies, scanner._rec.server.address)
+                    victim = proxy_for(proxies, scanner.address)
                     retries = pool.stats.retries
                     await victim.stop()
             assert pool.stats.retries > retries
@@ -312,8 +315,8 @@ async def test_truncated_reply_append_and_check_and_put_not_repeated(gateway, pr
         for call in (lambda: table.append(row, {b"cf:s": b"y"}),
                      lambda: table.check_and_put(row, b"cf:s", b"xy", {b"cf:t": b"done"})):
             await table.exists(row)  # a pooled connection to arm the fault on
-            (rec,) = pool._all.values()
-            proxy_for(proxies, rec.server.address).truncate_next(5)
+            (rec,) = pool.connection_status()
+            proxy_for(proxies, rec["server"]).truncate_next(5)
             with pytest.raises((errors.ConnectionLost, errors.ProtocolError)) as info:
                 await bounded(call())
             assert info.value.maybe_applied is True and len(info.value.servers) == 1
@@ -355,7 +358,7 @@ async def test_unordered_scanners_cover_range_once_across_a_reset(gateway, proxi
                 out.append(item[0])
                 if i == 1 and len(out) == 3:
                     # Connection reset: the scanner resumes (on a new connection).
-                    proxy_for(proxies, s._rec.server.address).drop_all()
+                    proxy_for(proxies, s.address).drop_all()
                     reset.append(True)
 
         parts = await defer.gatherResults([defer.ensureDeferred(drain(i, s))
@@ -378,8 +381,8 @@ async def test_idle_connection_closed_by_gateway_is_replaced_silently(gateway, p
     table = pool.table(TABLE)
     try:
         await table.put(row_prefix + b"i", {b"cf:v": b"1"})
-        (rec,) = pool._all.values()
-        proxy_for(proxies, rec.server.address).drop_all()  # like HBase's 60 s idle close
+        (rec,) = pool.connection_status()
+        proxy_for(proxies, rec["server"]).drop_all()  # like HBase's 60 s idle close
         await sleep(0.05)
         assert await bounded(table.row(row_prefix + b"i")) == {b"cf:v": b"1"}
         # The caller saw nothing, and the pool did not even need a retry.
@@ -446,10 +449,10 @@ async def test_gateway_idle_timeout_reopen_and_keep_warm(gateway):
         for pool in (cold, warm):
             assert await bounded(pool.table(TABLE).exists(b"x")) is False
             assert pool.stats.retries == 0 and pool.stats.failed_calls == 0
-        (cold_rec,) = cold._all.values()
-        (warm_rec,) = warm._all.values()
-        assert cold_rec.conn.connects == 2  # reopened under the caller, silently
-        assert warm_rec.conn.connects == 1  # kept warm: never closed as idle
+        (cold_rec,) = cold.connection_status()
+        (warm_rec,) = warm.connection_status()
+        assert cold_rec["connection"].connects == 2  # reopened under the caller, silently
+        assert warm_rec["connection"].connects == 1  # kept warm: never closed as idle
     finally:
         await cold.close()
         await warm.close()
@@ -475,7 +478,7 @@ async def test_64_concurrent_rows_pipeline_on_2_connections(gateway, row_prefix)
         ds = [table.row(row_prefix + b"%02d" % i) for i in range(64)]
         # All 64 were written at once, pipelined 32 per connection (no reply
         # can have arrived: the reactor has not run since).
-        assert sorted(r.in_flight for r in pool._shared) == [32, 32]
+        assert sorted(r["in_flight"] for r in pool.connection_status() if r["shared"]) == [32, 32]
         rows = await bounded(defer.gatherResults(ds))
         assert rows == [{b"cf:v": b"%d" % i} for i in range(64)]
         assert proxy.connections <= 2 and pool.stats.opened == 2
@@ -483,3 +486,71 @@ async def test_64_concurrent_rows_pipeline_on_2_connections(gateway, row_prefix)
     finally:
         await pool.close()
         await proxy.stop()
+
+
+@pytest.mark.backend
+@pytest_twisted.ensureDeferred
+async def test_two_gateways_killed_and_revived_in_turn_fail_no_call(gateway, proxies, row_prefix):
+    """Issue 12 item 6: one of two gateways always accepts connections, but
+    each is revived while still marked down and the other is killed right
+    after: every gateway is 'down' at times. Down is a hint, so no put and
+    no scan may fail, with a CPU-bound process competing for the cores."""
+    a, b = proxies[:2]
+    ports = {id(p): p.port for p in (a, b)}
+    pool = make_pool(gateway, [a, b], size=2, down_interval=2.0, max_down_interval=8.0)
+    table = pool.table(TABLE)
+    seeded = [row_prefix + b"s%03d" % i for i in range(60)]
+    await defer.gatherResults([table.put(k, {b"cf:v": k}) for k in seeded])
+    acked, failed, scanned = [], [], []
+    done = []
+
+    async def writer(w):
+        i = 0
+        while not done:
+            key = row_prefix + b"w%d-%04d" % (w, i)
+            i += 1
+            r = await settled(table.put(key, {b"cf:v": key}))
+            if r is None:
+                acked.append(key)
+            else:
+                failed.append((key, r.value))
+            await sleep(0.01)
+
+    async def reader():
+        scanner = table.scan(row_prefix=row_prefix + b"s", batch_size=3)
+        while True:
+            item = await bounded(scanner.get_next())
+            if item is None:
+                return
+            scanned.append(item[0])
+            await sleep(0.04)
+
+    # One core kept busy by another process, as in the issue's run.
+    burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    writers = [defer.ensureDeferred(writer(w)) for w in range(4)]
+    scan = defer.ensureDeferred(reader())
+    try:
+        for turn in range(6):
+            victim = (a, b)[turn % 2]
+            await victim.stop()        # connections reset, port closed
+            await sleep(0.3)
+            victim.listen(ports[id(victim)])
+            await sleep(0.2)           # back, but still inside its down interval
+        done.append(True)
+        await defer.gatherResults(writers)
+        await bounded(scan)
+        assert not failed, f"{len(failed)} puts failed while a gateway was up: {failed[:3]}"
+        assert len(acked) > 40
+        assert scanned == seeded
+        assert pool.stats.failures, "no gateway was ever marked down: the test tested nothing"
+        conn = await direct(gateway)
+        try:
+            rows = dict(await conn.table(TABLE).rows(acked))
+        finally:
+            await conn.close()
+        assert sorted(rows) == sorted(acked)
+    finally:
+        burner.kill()
+        burner.wait()
+        done.append(True)
+        await pool.close()

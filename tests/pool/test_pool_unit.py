@@ -37,9 +37,9 @@ class Recorder(PoolListener):
         self.events = []
 
     def __getattribute__(self, name):
-        from txhbase.pool import _EVENTS
+        from txhbase.pool import EVENTS
 
-        if name in _EVENTS:
+        if name in EVENTS:
             return lambda ev: self.events.append((name, ev.get("server")))
         return object.__getattribute__(self, name)
 
@@ -160,8 +160,38 @@ def test_all_down_names_every_server():
     assert set(exc.errors) == {A, B}
     assert all(isinstance(e, twisted_error.ConnectionRefusedError) for e in exc.errors.values())
     assert A in str(exc) and B in str(exc)
-    exc = failure(pool.table("t").row(b"r"), errors.AllServersUnavailable)
-    assert exc.attempts == ()
+    # A call probes the gateways again after each back-off (down is a hint)
+    # and fails only once its retry budget is spent.
+    d = pool.table("t").row(b"r")
+    assert not d.called
+    clock.pump([1] * 10)
+    exc = failure(d, errors.AllServersUnavailable)
+    assert exc.attempts == () and set(exc.errors) == {A, B}
+    assert pool.stats.retries == 3 and pool.stats.failures == {A: 5, B: 5}
+
+
+def test_a_call_waits_out_every_gateway_down_and_succeeds_when_one_is_back():
+    pool, cluster, clock, _ = make(A, B)
+    cluster.servers[A].up = cluster.servers[B].up = False
+    d = pool.table("t").row(b"r")
+    assert not d.called
+    cluster.servers[B].up = True  # revived while A and B are still marked down
+    clock.advance(0.05)
+    assert result(d) == {}
+    assert not pool.server_status()[B]["down"]  # a successful connect: up at once
+    assert pool.stats.failed_calls == 0
+
+
+def test_retry_timeout_bounds_a_call_in_time():
+    pool, cluster, clock, _ = make(A, max_retries=100, retry_backoff=1.0,
+                                   max_retry_backoff=1.0, retry_timeout=2.5)
+    cluster.servers[A].up = False
+    d = pool.table("t").row(b"r")
+    clock.pump([1, 0.9])  # attempts at 0 s, 1 s and 2 s: a third retry would end after 2.5 s
+    assert not d.called
+    clock.advance(0.1)
+    failure(d, errors.AllServersUnavailable)
+    assert pool.stats.retries == 2
 
 
 def test_put_retried_after_lost_reply_on_another_gateway():
@@ -174,7 +204,7 @@ def test_put_retried_after_lost_reply_on_another_gateway():
     assert not d.called  # waiting for the back-off on the clock
     clock.advance(0.05)
     assert result(d) is None
-    puts = [(s.address, m) for s in cluster.servers.values() for m, _ in s.calls if m == "put"]
+    puts = [(s.address, m) for s in cluster.servers.values() for m, _ in s.calls if m == "mutateRow"]
     assert len(puts) == 2 and {a for a, _ in puts} == {A, B}  # repeated, on the other gateway
     assert pool.stats.retries == 1 and cluster.store[b"r"] == {b"cf:a": b"1"}
 
@@ -189,8 +219,8 @@ def test_counter_never_repeated_after_lost_reply(fault):
     exc = failure(t.counter_inc(b"r", b"cf:c"), errors.ConnectionLost, errors.TimeoutError)
     assert exc.maybe_applied is True
     assert exc.servers == (server,) and len(exc.attempts) == 1
-    applied = [m for s in cluster.servers.values() for m, _ in s.calls if m == "counter_inc"]
-    assert applied == ["counter_inc"] and cluster.counters[(b"r", b"cf:c")] == 1
+    applied = [m for s in cluster.servers.values() for m, _ in s.calls if m == "atomicIncrement"]
+    assert applied == ["atomicIncrement"] and cluster.counters[(b"r", b"cf:c")] == 1
     assert pool.stats.retries == 0 and pool.stats.failed_calls == 1
 
 
@@ -228,7 +258,8 @@ def test_server_rejections_are_not_retried(exc):
 
 def test_bad_argument_is_not_retried_and_not_a_server_fault():
     pool, cluster, clock, rec = make(A, size=1)
-    failure(pool.table("t").row("not-bytes"), TypeError)
+    with pytest.raises(TypeError):
+        pool.table("t").row(5)
     assert pool.stats.retries == 0 and "server_marked_down" not in rec.names()
     assert pool.stats.in_use == 0
 
@@ -289,14 +320,14 @@ def test_keep_warm_calls_idle_connections_and_drops_dead_ones():
     pool.release(c1)
     pool.release(c2)
     clock.advance(30)
-    assert sum(m == "tables" for s in cluster.servers.values() for m, _ in s.calls) == 2
+    assert sum(m == "getTableNames" for s in cluster.servers.values() for m, _ in s.calls) == 2
     cluster.servers[B].up = False
     clock.advance(30)
     assert pool.stats.idle == 1 and [c.address for c in cluster.connections if not c.closed] == [A]
     assert ("server_marked_down", B) in rec.events
     result(pool.close())
     clock.advance(60)  # the loop is stopped: no more calls
-    assert sum(m == "tables" for s in cluster.servers.values() for m, _ in s.calls) == 3
+    assert sum(m == "getTableNames" for s in cluster.servers.values() for m, _ in s.calls) == 3
 
 
 def test_prefill_opens_size_connections():
@@ -382,10 +413,11 @@ def test_scan_rows_once_and_lease_released():
 def test_scan_survives_losing_its_gateway(kw, fault):
     pool, cluster, clock, rec = make(A, B, size=2)
     fill(cluster, n=12)
+    kw = dict(kw, batch_size=1)  # one scannerGetList per row: the fault hits mid-scan
     expected = drain(pool.table("t").scan(**kw), clock)
     s = pool.table("t").scan(**kw)
     got = [result(s.get_next()), result(s.get_next())]
-    server = s._rec.server.address
+    server = s.address
     cluster.servers[server].script.append(fault)
     got += drain(s, clock)
     assert got == expected
@@ -396,7 +428,7 @@ def test_scan_survives_losing_its_gateway(kw, fault):
 def test_scan_close_releases_lease():
     pool, cluster, clock, _ = make(A, size=1)
     fill(cluster)
-    s = pool.table("t").scan()
+    s = pool.table("t").scan(batch_size=2)
     result(s.get_next())
     assert pool.stats.in_use == 1
     result(s.close())
@@ -486,6 +518,29 @@ def test_connections_move_back_to_a_recovered_gateway():
     assert ("server_marked_up", A) in rec.events
 
 
+def test_argument_types_and_values_as_happybase():
+    """Issue 12 item 5: wrong type -> TypeError, wrong value -> ValueError."""
+    with pytest.raises(TypeError, match="size"):
+        ConnectionPool("abc", reactor=task.Clock())
+    with pytest.raises(ValueError, match="size"):
+        ConnectionPool(0, reactor=task.Clock())
+    pool = ConnectionPool(1, host=None, reactor=task.Clock())  # as Connection(host=None)
+    assert pool.servers == ["localhost:9090"]
+
+
+def test_thrift_error_inside_async_with_connection_replaces_it():
+    pool, cluster, clock, _ = make(A, size=1)
+
+    async def use():
+        async with pool.connection() as conn:
+            raise errors.HBaseIOError("boom", can_retry=False)
+
+    failure(defer.ensureDeferred(use()), errors.HBaseIOError)
+    (first,) = cluster.connections
+    assert first.closed and pool.stats.disposed == 1
+    assert result(pool.connection()) is not first
+
+
 def test_bad_connection_options_fail_at_construction():
     with pytest.raises(ValueError):
         ConnectionPool(1, reactor=task.Clock(), transport="carrier-pigeon")
@@ -500,7 +555,7 @@ def test_factory_error_is_not_a_server_failure():
     pool = ConnectionPool(1, servers=[A], reactor=task.Clock(), connection_factory=factory)
     failure(pool.connection(), ValueError)
     assert pool.stats.failures == {} and not pool.server_status()[A]["down"]
-    assert pool._total() == 0
+    assert pool.connection_status() == [] and pool.stats.opened == 0
 
 
 def test_abandoned_scanner_returns_its_lease():
@@ -508,7 +563,7 @@ def test_abandoned_scanner_returns_its_lease():
 
     pool, cluster, clock, _ = make(A, size=1)
     fill(cluster)
-    s = pool.table("t").scan()
+    s = pool.table("t").scan(batch_size=2)
     result(s.get_next())
     assert pool.stats.in_use == 1
     del s
@@ -538,3 +593,46 @@ def test_each_lease_tries_each_gateway_once_even_without_down_interval():
     exc = failure(pool.connection(), errors.AllServersUnavailable)
     assert set(exc.errors) == {A, B}
     assert pool.stats.failures == {A: 1, B: 1}
+
+
+# ---------------------------------------------------------------- graceful close
+
+
+def test_close_with_grace_lets_calls_in_flight_finish():
+    pool, cluster, clock, _ = make(A, size=2)
+    t = pool.table("t")
+    cluster.servers[A].script.append(fakes.HOLD)
+    d = t.put(b"r", {b"cf:a": b"1"})
+    closing = pool.close(grace=5)
+    assert not closing.called
+    exc = failure(t.row(b"r"), errors.NoConnectionsAvailable)
+    assert "the pool was closed" in str(exc)
+    failure(pool.connection(), errors.NoConnectionsAvailable)
+    (held, *_), = cluster.servers[A].held[:1]
+    held.callback(cluster.servers[A].held[0][3]())
+    assert result(d) is None and cluster.store[b"r"] == {b"cf:a": b"1"}
+    assert result(closing) is None
+    assert all(c.closed for c in cluster.connections) and pool.stats.in_use == 0
+
+
+def test_close_with_grace_closes_what_is_left_when_it_ends():
+    pool, cluster, clock, _ = make(A, size=2)
+    cluster.servers[A].script.append(fakes.HOLD)
+    pool.table("t").row(b"r")
+    leased = result(pool.connection())
+    closing = pool.close(grace=5)
+    clock.advance(4.9)
+    assert not closing.called and not leased.closed
+    clock.advance(0.1)
+    assert result(closing) is None
+    assert all(c.closed for c in cluster.connections)
+    pool.release(leased)  # after close: harmless
+
+
+def test_close_at_once_fails_waiters():
+    pool, cluster, clock, _ = make(A, size=1)
+    c = result(pool.connection())
+    w = pool.connection()
+    assert result(pool.close(grace=0)) is None
+    failure(w, errors.NoConnectionsAvailable)
+    assert c.closed

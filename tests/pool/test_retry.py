@@ -42,11 +42,17 @@ def test_cancel_is_not_retried():
 
 
 def test_method_kinds():
-    for m in ("counter_inc", "counter_dec", "counter_set", "append", "check_and_put", "unknown"):
+    """The one table of rules, by Thrift method name."""
+    inc = (b"t", b"r", b"cf:c", 1)
+    assert _retry.method_kind("atomicIncrement", inc) == _retry.UNSAFE        # counter_inc/dec
+    assert _retry.method_kind("atomicIncrement", inc[:3] + (0,)) == _retry.READ  # counter_get
+    for m in ("append", "checkAndPut", "incrementRows", "createTable", "unknown"):
         assert _retry.method_kind(m) == _retry.UNSAFE
-    for m in ("row", "rows", "cells", "scan", "counter_get"):
+    for m in ("getRowWithColumns", "getRowsWithColumns", "getVer", "scannerOpenWithScan",
+              "scannerGetList", "getTableRegions", "getColumnDescriptors"):
         assert _retry.method_kind(m) == _retry.READ
-    assert _retry.method_kind("put") == _retry.method_kind("delete") == _retry.IDEMPOTENT
+    for m in ("mutateRow", "mutateRowTs", "mutateRows", "deleteAllRow"):  # put, delete, batches
+        assert _retry.method_kind(m) == _retry.IDEMPOTENT
 
 
 def test_backoff_exponential_with_full_jitter_and_cap():

@@ -1,16 +1,15 @@
-"""Client and server protocols joined in memory (twisted.test.iosim): no
-network, no sleeping, a task.Clock drives handler delays and timeouts."""
+"""Client and server joined in memory by txhbase.testing.MemoryGateway
+(twisted.test.iosim underneath): no network, no sleeping, a task.Clock
+drives handler delays and timeouts."""
 from __future__ import annotations
 
 import pytest
 from twisted.internet import task
-from twisted.test.iosim import connectedServerAndClient
 
 from tests.protocol.wire import WIRES, row
 from txhbase.errors import ConnectionLost, HBaseIOError, TimeoutError
-from txhbase.protocol.client import HBaseClientProtocol
 from txhbase.protocol.idl import hbase
-from txhbase.protocol.server import HBaseServerFactory
+from txhbase.testing import MemoryGateway
 
 
 class SlowHandler:
@@ -26,16 +25,16 @@ class SlowHandler:
 
 
 def pair(transport, protocol, clock, timeout=None):
-    factory = HBaseServerFactory(SlowHandler(clock), transport, protocol)
-    return connectedServerAndClient(
-        lambda: factory.buildProtocol(None),
-        lambda: HBaseClientProtocol(transport, protocol, clock=clock, default_timeout=timeout))
+    """(client, gateway): a Connection to a MemoryGateway serving SlowHandler."""
+    gateway = MemoryGateway(clock, transport=transport, protocol=protocol,
+                            handler=SlowHandler(clock))
+    return gateway.connection(timeout=timeout, slow_call_ms=None), gateway
 
 
 @pytest.mark.parametrize("transport,protocol", WIRES)
 def test_out_of_order_handlers_pipelined(transport, protocol):
     clock = task.Clock()
-    client, server, pump = pair(transport, protocol, clock)
+    client, pump = pair(transport, protocol, clock)
     delays = [30, 10, 20, 0, 5]
     ds = [client.call("getRow", b"t", b"%d" % ms, {}) for ms in delays]
     boom = client.call("getRow", b"t", b"boom", {})
@@ -55,7 +54,7 @@ def test_out_of_order_handlers_pipelined(transport, protocol):
 
 def test_timeout_then_connection_continues():
     clock = task.Clock()
-    client, server, pump = pair("framed", "compact", clock, timeout=15)
+    client, pump = pair("framed", "compact", clock, timeout=15)
     slow = client.call("getRow", b"t", b"50", {})
     fast = client.call("getRow", b"t", b"1", {}, timeout=1000)
     pump.flush()
@@ -64,7 +63,9 @@ def test_timeout_then_connection_continues():
     errs = []
     slow.addErrback(errs.append)
     assert errs and errs[0].check(TimeoutError)
-    assert not fast.called  # queued behind the slow one on the server
+    early = []
+    fast.addBoth(lambda r: early.append(r) or r)
+    assert not early  # queued behind the slow one on the server
     clock.advance(0.05)
     pump.flush()
     got = []
@@ -75,10 +76,10 @@ def test_timeout_then_connection_continues():
 
 def test_server_side_drop_fails_pending():
     clock = task.Clock()
-    client, server, pump = pair("buffered", "binary", clock)
+    client, pump = pair("buffered", "binary", clock)
     d = client.call("getRow", b"t", b"10", {})
     pump.flush()
-    server.transport.loseConnection()
+    pump.drop_connections()
     pump.flush()
     errs = []
     d.addErrback(errs.append)

@@ -1,24 +1,33 @@
-"""Open a client connection to an HBase Thrift gateway.
+"""Open a client channel to an HBase Thrift gateway.
 
-``connect(reactor, host, port, ...)`` or ``connect(reactor, endpoint='tcp:...')``
-returns a Deferred that fires with a connected ``HBaseClientProtocol``.
+``open_channel(reactor, address, ...)`` is the ONE dispatch ``Connection``
+uses: it picks the implementation of ``protocol.channel.Channel`` for the
+``transport`` option.  Today: ``'buffered'`` and ``'framed'`` Thrift over a
+stream (``connect()`` -> ``HBaseClientProtocol``).  A new transport (HTTP,
+SASL) adds its module and one branch here.
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, Tuple, cast
 
 from twisted.internet import defer
 from twisted.internet.endpoints import HostnameEndpoint, clientFromString
 from twisted.internet.protocol import Factory
 from twisted.python.failure import Failure
 
+from txhbase import _options
 from txhbase.errors import ConnectionLost, TimeoutError, TxHBaseError
-from txhbase.protocol.client import HBaseClientProtocol, _check_timeout
-from txhbase.protocol.framing import DEFAULT_MAX_MESSAGE_SIZE, TRANSPORTS
+from txhbase.protocol.channel import Channel
+from txhbase.protocol.client import HBaseClientProtocol
+from txhbase.protocol.http import HTTPOptions, connect_http, http_options
 from txhbase.protocol.sasl import SASLClientFactory, SaslOptions
-from txhbase.protocol.http import HTTP_TRANSPORTS, connect_http, http_options
 
-__all__ = ["HBaseClientFactory", "connect"]
+__all__ = ["Address", "HBaseClientFactory", "connect", "open_channel"]
+
+DEFAULT_MAX_MESSAGE_SIZE = _options.DEFAULT_MAX_MESSAGE_SIZE
+
+#: One gateway address: ``("tcp", host, port)`` or ``("endpoint", description, None)``.
+Address = Tuple[str, str, Optional[int]]
 
 
 class HBaseClientFactory(Factory):
@@ -47,16 +56,13 @@ def connect(reactor: Any, host: Optional[str] = None, port: Optional[int] = None
             timeout: Optional[float] = None, connect_timeout: Optional[float] = None,
             max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
             endpoint: Optional[str] = None,
-            sasl: Optional[SaslOptions] = None, http: Any = None) -> defer.Deferred:
+            sasl: Optional[SaslOptions] = None) -> "defer.Deferred[HBaseClientProtocol]":
     """Connect to a gateway; fires with a connected ``HBaseClientProtocol``.
 
     With ``sasl`` (checked by ``txhbase.protocol.sasl.sasl_options``) the
     connection first authenticates with SASL GSSAPI (Kerberos) and fires
     only then; ``connect_timeout`` covers the authentication too; it fails
     with ``AuthenticationError`` when the gateway refuses.
-
-    With ``transport='http'`` or ``'https'`` (and ``http``, the checked
-    ``txhbase.protocol.http.HTTPOptions``), fires with an ``HTTPChannel``.
 
     Give ``host`` and ``port``, or ``endpoint``: a Twisted client endpoint
     string (``tcp:host=h:port=p``, ``tls:h:p``, ``unix:path=/p``).
@@ -66,30 +72,17 @@ def connect(reactor: Any, host: Optional[str] = None, port: Optional[int] = None
     A refused or failed attempt fails with ``ConnectionLost`` (``sent=False``,
     ``reason`` the Twisted failure).
     """
-    if transport not in TRANSPORTS and transport not in HTTP_TRANSPORTS:
-        raise ValueError(f"transport must be 'buffered', 'framed', 'http' or 'https', "
-                         f"not {transport!r}")
-    if protocol not in ("binary", "compact"):
-        raise ValueError(f"protocol must be 'binary' or 'compact', not {protocol!r}")
-    _check_timeout(timeout, "timeout")
-    connect_timeout = _check_timeout(connect_timeout, "connect_timeout")
-    if (not isinstance(max_message_size, int) or isinstance(max_message_size, bool)
-            or max_message_size <= 0):
-        raise ValueError("max_message_size must be a positive int")
-    if transport in HTTP_TRANSPORTS:
-        if endpoint is not None:
-            raise ValueError(f"endpoint strings do not apply to transport={transport!r}")
-        if http is None:
-            http = http_options(transport, protocol)
-        return connect_http(reactor, host, port, http, timeout=timeout,  # type: ignore[arg-type]
-                            connect_timeout=connect_timeout,
-                            max_message_size=max_message_size)
+    _options.transport(transport, allowed=_options.SOCKET_TRANSPORTS)
+    _options.protocol(protocol)
+    _options.timeout_ms(timeout, "timeout")
+    connect_timeout = _options.timeout_ms(connect_timeout, "connect_timeout")
+    max_message_size = _options.max_message_size(max_message_size)
     if endpoint is not None:
         if not isinstance(endpoint, str):
             raise TypeError(f"endpoint must be a str, not {type(endpoint).__name__}")
         if host is not None or port is not None:
             raise ValueError("give either host and port or endpoint, not both")
-        ep = clientFromString(reactor, endpoint)
+        ep = clientFromString(reactor, endpoint)  # type: ignore[no-untyped-call]
         where = endpoint
     else:
         if not isinstance(host, str) or not host:
@@ -108,23 +101,62 @@ def connect(reactor: Any, host: Optional[str] = None, port: Optional[int] = None
             raise ValueError("kerberos_host is needed with an endpoint string")
         factory = SASLClientFactory(factory, sasl, sasl_host, reactor,
                                     max_message_size=max_message_size)
-    d = ep.connect(factory)
+    d: "defer.Deferred[Any]" = ep.connect(factory)
     if sasl is not None:
         d.addCallback(lambda layer: layer.authenticated)
         where += " (SASL/Kerberos authentication included)"
     if connect_timeout is not None:
-        def _timed_out(_: Any, t: float) -> Failure:
-            err = TimeoutError(f"connecting to {where} timed out after {connect_timeout} ms")
-            err.sent = False  # nothing was written: callers may retry safely
-            return Failure(err)
+        def _timed_out(_: Any, t: float) -> None:
+            # nothing was written: callers may retry safely
+            raise TimeoutError(
+                f"connecting to {where} timed out after {connect_timeout} ms", sent=False)
 
         d.addTimeout(connect_timeout / 1000.0, reactor, onTimeoutCancel=_timed_out)
 
     def _wrap(f: Failure) -> Failure:
         if isinstance(f.value, (TxHBaseError, defer.CancelledError)):
             return f
-        return Failure(ConnectionLost(f"cannot connect to {where}: {f.getErrorMessage()}",
-                                      reason=f, sent=False))
+        raise ConnectionLost(f"cannot connect to {where}: {f.getErrorMessage()}",
+                             reason=f, sent=False)
 
     d.addErrback(_wrap)
     return d
+
+
+def open_channel(reactor: Any, address: Address, *, transport: str = "buffered",
+                 protocol: str = "binary", timeout: Optional[float] = None,
+                 connect_timeout: Optional[float] = None,
+                 max_message_size: Optional[int] = None,
+                 sasl: Optional[SaslOptions] = None,
+                 http: Optional[HTTPOptions] = None) -> "defer.Deferred[Channel]":
+    """Open one ``Channel`` to ``address`` over ``transport``.
+
+    Fires with the connected channel; fails with ``ConnectionLost``
+    (``sent=False``) when the gateway cannot be reached, ``TimeoutError``
+    (``sent=False``) after ``connect_timeout`` ms.  Raises ``TypeError`` /
+    ``ValueError`` for bad options, before any I/O.
+    """
+    kind, where, port = address
+    _options.transport(transport)
+    size = _options.max_message_size(max_message_size)
+    d: "defer.Deferred[Any]"
+    if transport in _options.HTTP_TRANSPORTS:
+        if kind == "endpoint" or port is None:
+            raise ValueError(f"endpoint strings do not apply to transport={transport!r}")
+        if sasl is not None:
+            raise ValueError(f"auth='kerberos' (SASL) does not apply to transport={transport!r}")
+        options = http or http_options(transport, protocol)
+        assert options is not None  # an HTTP transport always has options
+        d = connect_http(reactor, where, port, options,
+                         timeout=_options.timeout_ms(timeout, "timeout"),
+                         connect_timeout=_options.timeout_ms(connect_timeout, "connect_timeout"),
+                         max_message_size=size)
+    elif kind == "endpoint":
+        d = connect(reactor, endpoint=where, transport=transport, protocol=protocol,
+                    timeout=timeout, connect_timeout=connect_timeout, max_message_size=size,
+                    sasl=sasl)
+    else:
+        d = connect(reactor, where, port, transport=transport, protocol=protocol,
+                    timeout=timeout, connect_timeout=connect_timeout, max_message_size=size,
+                    sasl=sasl)
+    return cast("defer.Deferred[Channel]", d)

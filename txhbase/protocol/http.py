@@ -55,7 +55,7 @@ __all__ = ["HTTP_TRANSPORTS", "HTTPOptions", "HTTPChannel", "http_options", "con
 
 log = logging.getLogger(__name__)
 
-HTTP_TRANSPORTS = ("http", "https")
+from txhbase._options import HTTP_TRANSPORTS
 DEFAULT_HTTP_CONNECTIONS = 4
 #: Seconds an idle persistent connection is kept: below Jetty's 30 s idle
 #: timeout (HBase sets none of its own), so we close first and never send a

@@ -300,14 +300,14 @@ async def test_client_certificate_is_presented(pki):
     from twisted.internet import ssl
 
     from txhbase.server.http import HTTPGateway, ThriftResource
-    from txhbase.server import HBaseHandler, Store
+    from txhbase.server import HBaseHandler
 
     ca = ssl.Certificate.loadPEM(open(pki.ca, "rb").read())
     server_cert = ssl.PrivateCertificate.loadPEM(
         open(pki.server_cert, "rb").read() + open(pki.server_key, "rb").read())
     # a server that requires a client certificate signed by the CA
     options = server_cert.options(ca)
-    site = HTTPGateway(ThriftResource(HBaseHandler(Store())), tls=True, idle_timeout=None,
+    site = HTTPGateway(ThriftResource(HBaseHandler(clock=reactor)), tls=True, idle_timeout=None,
                        reactor=reactor)
     port = reactor.listenSSL(0, site, options, interface="127.0.0.1")
     try:

@@ -8,13 +8,13 @@ from twisted.internet import defer, reactor
 
 from txhbase import errors
 from txhbase.pool import ConnectionPool
-from txhbase.server import HBaseHandler, Store
+from txhbase.server import HBaseHandler
 from txhbase.server.http import listen_http
 
 
 class Gateways:
     def __init__(self, pki):
-        self.handler = HBaseHandler(Store(), clock=reactor)
+        self.handler = HBaseHandler(clock=reactor)
         self.pki = pki
         self.ports = [0, 0]
         self.live = [None, None]

@@ -63,6 +63,12 @@ class _OneCall:
 
     abortConnection = loseConnection
 
+    def registerProducer(self, producer: Any, streaming: bool) -> None:
+        """One reply per request: there is no backlog to push back on."""
+
+    def unregisterProducer(self) -> None:
+        """Nothing was registered (see ``registerProducer``)."""
+
     def pauseProducing(self) -> None:
         pass
 
@@ -156,6 +162,12 @@ class _TrackedHTTP(http.HTTPChannel):
         factory: Any = self.factory
         factory.connections.discard(self)
         super().connectionLost(reason)  # type: ignore[no-untyped-call]
+
+    def close(self) -> None:
+        """Drop this client connection (``RunningServer.stop()``)."""
+        transport: Any = self.transport
+        if transport is not None:
+            transport.loseConnection()
 
 
 class HTTPGateway(server.Site):

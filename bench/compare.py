@@ -50,7 +50,7 @@ from cmp_common import (  # noqa: E402
     scan_key,
 )
 
-CLIENTS = ["raw", "happybase", "aiohappybase", "txhbase-1", "txhbase-64", "txhbase-pool4"]
+CLIENTS = ["raw", "happybase", "aiohappybase", "txhbase-seq", "txhbase-1", "txhbase-64", "txhbase-pool4"]
 #: not run unless asked for with --clients: 64 calls over 4 connections
 #: round-robin, what a pool that pipelines on its connections could do
 EXTRA_CLIENTS = ["txhbase-4x16"]

@@ -508,3 +508,144 @@ def test_random_interleavings_of_cancel_and_replies():
             else:
                 assert result_of(d) is bool(i % 2)
         assert p.connected and p.pending == 0 and not p._abandoned
+
+
+# -- a timeout or cancel mid-message drops the connection (issue 12, item 1) --------
+
+
+class _RecordingTransport(StringTransport):
+    """Counts writes and aborts."""
+
+    def __init__(self):
+        super().__init__()
+        self.writes = 0
+        self.aborted = False
+
+    def write(self, data):
+        self.writes += 1
+        super().write(data)
+
+    def abortConnection(self):
+        self.aborted = True
+        super().abortConnection()
+
+
+def make_recording(transport="buffered", protocol="binary", **kw):
+    clock = task.Clock()
+    p = HBaseClientProtocol(transport, protocol, clock=clock, **kw)
+    tr = _RecordingTransport()
+    p.makeConnection(tr)
+    return p, tr, clock
+
+
+def _half_reply(transport, protocol):
+    m = reply_bytes("getRow", 1, transport, protocol, success=[row(b"a", 10, 100)])
+    return m[:len(m) // 2]
+
+
+def _declares_100mb(transport):
+    """A binary getRow reply header whose first string declares 100 MB, then nothing."""
+    body = (b"\x80\x01\x00\x02\x00\x00\x00\x06getRow\x00\x00\x00\x01"
+            b"\x0f\x00\x00\x0c\x00\x00\x00\x01"       # success: list<TRowResult> of 1
+            b"\x0b\x00\x01\x06\x40\x00\x00" + b"x" * 50)  # row: string of 100 MB, 50 bytes of it
+    if transport == "framed":
+        return frame_prefix(len(body) + 10 ** 8) + body
+    return body
+
+
+def frame_prefix(n):
+    return n.to_bytes(4, "big")
+
+
+@pytest.mark.parametrize("transport", ["buffered", "framed"])
+@pytest.mark.parametrize("partial", ["half-reply", "declares-100mb"])
+def test_timeout_mid_message_drops_connection(transport, partial):
+    p, tr, clock = make_recording(transport, default_timeout=500)
+    lost = []
+    p.on_connection_lost.append(lost.append)
+    d1 = p.call("getRow", b"t", b"a", {})
+    d2 = p.call("getRow", b"t", b"b", {}, timeout=5000)
+    p.dataReceived(_half_reply(transport, "binary") if partial == "half-reply"
+                   else _declares_100mb(transport))
+    assert not d1.called and p.connected
+    clock.advance(0.5)
+    failure_of(d1, TimeoutError)
+    e = failure_of(d2, ConnectionLost)
+    assert e.sent is True
+    assert tr.aborted and not p.connected and len(lost) == 1
+    assert clock.getDelayedCalls() == []
+    assert failure_of(p.call("getTableNames"), ConnectionLost).sent is False
+
+
+def test_cancel_mid_message_drops_connection():
+    p, tr, clock = make_recording()
+    d1 = p.call("getRow", b"t", b"a", {})
+    d2 = p.call("getRow", b"t", b"b", {})
+    p.dataReceived(_half_reply("buffered", "binary"))
+    d2.cancel()
+    failure_of(d2, defer.CancelledError)
+    assert failure_of(d1, ConnectionLost).sent is True
+    assert tr.aborted and not p.connected
+
+
+@wires
+def test_timeout_before_reply_started_keeps_connection(transport, protocol):
+    p, tr, clock = make_recording(transport, protocol, default_timeout=500)
+    d1 = p.call("getRow", b"t", b"a", {})
+    clock.advance(0.5)
+    failure_of(d1, TimeoutError)
+    d2 = p.call("getRow", b"t", b"b", {})
+    p.dataReceived(reply_bytes("getRow", 1, transport, protocol, success=[row(b"a")]))
+    assert p.connected and not tr.aborted and not d2.called
+    p.dataReceived(reply_bytes("getRow", 2, transport, protocol, success=[row(b"b")]))
+    assert [r.row for r in result_of(d2)] == [b"b"]
+
+
+def test_one_timer_for_many_calls():
+    p, tr, clock = make_recording(default_timeout=1000)
+    ds = [p.call("isTableEnabled", b"t%d" % i) for i in range(50)]
+    assert len(clock.getDelayedCalls()) == 1
+    clock.advance(0.3)
+    d_short = p.call("isTableEnabled", b"x", timeout=100)   # earlier than every other
+    assert len(clock.getDelayedCalls()) == 1
+    clock.advance(0.1)
+    failure_of(d_short, TimeoutError)
+    assert not any(d.called for d in ds)
+    p.dataReceived(b"".join(reply_bytes("isTableEnabled", i + 1, "buffered", "binary",
+                                        success=True) for i in range(25)))
+    clock.advance(0.6)  # 1.0 s after the first 50 calls: the 25 unanswered ones time out
+    assert all(result_of(d) is True for d in ds[:25])
+    for d in ds[25:]:
+        failure_of(d, TimeoutError)
+    assert p.connected and clock.getDelayedCalls() == []
+
+
+def test_timer_rearmed_by_a_call_made_from_a_timeout_errback():
+    p, tr, clock = make_recording(default_timeout=100)
+    later = []
+    d1 = p.call("getTableNames")
+    d1.addErrback(lambda f: (later.append(p.call("getTableNames")), f)[1])
+    d2 = p.call("getTableNames", timeout=150)
+    clock.advance(0.1)
+    failure_of(d1, TimeoutError)
+    assert len(clock.getDelayedCalls()) == 1
+    clock.advance(0.05)
+    failure_of(d2, TimeoutError)
+    clock.advance(0.05)
+    failure_of(later[0], TimeoutError)
+    assert clock.getDelayedCalls() == []
+
+
+def test_calls_made_while_replies_are_delivered_go_out_in_one_write():
+    p, tr, clock = make_recording()
+    ds = [p.call("isTableEnabled", b"t") for _ in range(10)]
+    assert tr.writes == 10
+    follow = []
+    for d in ds:
+        d.addCallback(lambda _: follow.append(p.call("isTableEnabled", b"u")))
+    tr.clear()
+    p.dataReceived(b"".join(reply_bytes("isTableEnabled", i + 1, "buffered", "binary",
+                                        success=True) for i in range(10)))
+    assert len(follow) == 10 and tr.writes == 11
+    assert tr.value() == b"".join(call_bytes("isTableEnabled", i + 11, (b"u",), "buffered",
+                                             "binary") for i in range(10))

@@ -24,6 +24,9 @@ from txhbase.errors import (
 from txhbase.protocol.client import HBaseClientProtocol
 from txhbase.protocol.idl import hbase
 
+# Every test but the Hypothesis ones runs with both skipper walks (conftest.py).
+use_both = pytest.mark.usefixtures("skipper_impl")
+
 wires = pytest.mark.parametrize("transport,protocol", WIRES)
 
 
@@ -65,6 +68,7 @@ def failure_of(d, exc_type):
                                                filterString=b"KeyOnlyFilter()",
                                                reversed=True), None)),
 ])
+@use_both
 def test_request_bytes_exact(transport, protocol, name, args):
     p, tr, _ = make(transport, protocol)
     p.call(name, *args)
@@ -74,6 +78,7 @@ def test_request_bytes_exact(transport, protocol, name, args):
     assert p.pending == 2
 
 
+@use_both
 def test_bad_arguments_rejected_before_sending():
     p, tr, _ = make()
     with pytest.raises(ValueError, match="name"):
@@ -98,6 +103,7 @@ def test_bad_arguments_rejected_before_sending():
 # -- replies --------------------------------------------------------------------
 
 
+@use_both
 @wires
 def test_reply_delivered(transport, protocol):
     p, tr, _ = make(transport, protocol)
@@ -107,6 +113,7 @@ def test_reply_delivered(transport, protocol):
     assert p.pending == 0
 
 
+@use_both
 @wires
 def test_void_reply(transport, protocol):
     p, tr, _ = make(transport, protocol)
@@ -131,6 +138,7 @@ def _check_pipeline(ds):
         assert len(rows[0].columns) == i + 1
 
 
+@use_both
 @wires
 def test_several_replies_in_one_chunk(transport, protocol):
     p, ds, data = _pipeline(transport, protocol)
@@ -138,6 +146,7 @@ def test_several_replies_in_one_chunk(transport, protocol):
     _check_pipeline(ds)
 
 
+@use_both
 @wires
 def test_replies_one_byte_at_a_time(transport, protocol):
     p, ds, data = _pipeline(transport, protocol)
@@ -160,6 +169,7 @@ def test_replies_in_random_chunks(wire, sizes):
     _check_pipeline(ds)
 
 
+@use_both
 @wires
 def test_reply_is_delivered_as_soon_as_complete(transport, protocol):
     """No waiting for more bytes than the message needs."""
@@ -172,6 +182,7 @@ def test_reply_is_delivered_as_soon_as_complete(transport, protocol):
     assert result_of(d) == [b"x" * 50]
 
 
+@use_both
 @pytest.mark.parametrize("protocol", ["binary", "compact"])
 def test_split_points_inside_fields(protocol):
     """A buffered reply split at every position: inside varints, length
@@ -193,6 +204,7 @@ def test_split_points_inside_fields(protocol):
 # -- exceptions -----------------------------------------------------------------
 
 
+@use_both
 @wires
 def test_exception_replies_mapped(transport, protocol):
     p, tr, _ = make(transport, protocol)
@@ -221,6 +233,7 @@ def test_exception_replies_mapped(transport, protocol):
     assert p.connected  # exceptions are replies, not protocol errors
 
 
+@use_both
 def test_exception_message_not_utf8():
     """HBase messages are Java strings, but a broken one must not crash the mapping."""
     p, tr, _ = make()
@@ -237,6 +250,7 @@ def test_exception_message_not_utf8():
 # -- timeouts and cancellation ----------------------------------------------------
 
 
+@use_both
 def test_timeout_and_late_reply_discarded():
     p, tr, clock = make(default_timeout=500)
     d1 = p.call("getTableNames")
@@ -256,6 +270,7 @@ def test_timeout_and_late_reply_discarded():
     assert clock.getDelayedCalls() == []
 
 
+@use_both
 def test_no_timeout_by_default():
     p, tr, clock = make()
     d = p.call("getTableNames")
@@ -264,6 +279,7 @@ def test_no_timeout_by_default():
     assert clock.getDelayedCalls() == []
 
 
+@use_both
 @wires
 def test_cancel_then_late_reply(transport, protocol):
     p, tr, _ = make(transport, protocol)
@@ -281,6 +297,7 @@ def test_cancel_then_late_reply(transport, protocol):
     assert not p.connected
 
 
+@use_both
 def test_cancelled_reply_with_wrong_name_is_protocol_error():
     p, tr, _ = make()
     d1 = p.call("getRow", b"t", b"a", {})
@@ -293,6 +310,7 @@ def test_cancelled_reply_with_wrong_name_is_protocol_error():
 # -- protocol errors --------------------------------------------------------------
 
 
+@use_both
 @wires
 def test_unknown_seqid_drops_connection(transport, protocol):
     p, tr, _ = make(transport, protocol)
@@ -309,6 +327,7 @@ def test_unknown_seqid_drops_connection(transport, protocol):
     assert failure_of(later, ConnectionLost).sent is False
 
 
+@use_both
 @wires
 def test_wrong_method_name_drops_connection(transport, protocol):
     p, tr, _ = make(transport, protocol)
@@ -327,6 +346,7 @@ def test_wrong_method_name_drops_connection(transport, protocol):
     ("framed", "compact", b"\x00\x00\x00\x03\x82\x41\x01"),  # truncated inside frame
     ("framed", "binary", b"\xff\xff\xff\xf0"),  # negative frame length
 ])
+@use_both
 def test_garbage_drops_connection(transport, protocol, garbage):
     p, tr, _ = make(transport, protocol)
     d = p.call("getTableNames")
@@ -336,6 +356,7 @@ def test_garbage_drops_connection(transport, protocol, garbage):
     failure_of(p.call("getTableNames"), ConnectionLost)
 
 
+@use_both
 def test_framed_trailing_bytes_in_frame():
     p, tr, _ = make("framed", "binary")
     d = p.call("getTableNames")
@@ -344,6 +365,7 @@ def test_framed_trailing_bytes_in_frame():
     failure_of(d, ProtocolError)
 
 
+@use_both
 @wires
 def test_oversized_frame_or_declared_length(transport, protocol):
     p, tr, _ = make(transport, protocol, max_message_size=1000)
@@ -356,6 +378,7 @@ def test_oversized_frame_or_declared_length(transport, protocol):
     assert not p.connected
 
 
+@use_both
 @pytest.mark.parametrize("protocol", ["binary", "compact"])
 def test_huge_declared_length_inside_small_frame(protocol):
     """A frame within the limit whose string claims 2 GiB: refused, not allocated."""
@@ -373,6 +396,7 @@ def test_huge_declared_length_inside_small_frame(protocol):
     assert not p.connected
 
 
+@use_both
 @pytest.mark.parametrize("protocol", ["binary", "compact"])
 def test_declared_list_longer_than_frame(protocol):
     """Within the limit but past the frame's end: truncated, refused at once."""
@@ -390,6 +414,7 @@ def test_declared_list_longer_than_frame(protocol):
     assert not p.connected
 
 
+@use_both
 @pytest.mark.parametrize("protocol", ["binary", "compact"])
 def test_huge_declared_list_buffered(protocol):
     p, tr, _ = make("buffered", protocol, max_message_size=10000)
@@ -408,6 +433,7 @@ def test_huge_declared_list_buffered(protocol):
 # -- connection loss --------------------------------------------------------------
 
 
+@use_both
 def test_connection_loss_fails_pending_and_later_calls():
     p, tr, _ = make()
     hook_calls = []
@@ -430,6 +456,7 @@ def test_connection_loss_fails_pending_and_later_calls():
     assert len(hook_calls) == 1
 
 
+@use_both
 def test_timeout_after_connection_loss_is_harmless():
     p, tr, clock = make(default_timeout=100)
     d = p.call("getTableNames")
@@ -439,6 +466,7 @@ def test_timeout_after_connection_loss_is_harmless():
     assert clock.getDelayedCalls() == []
 
 
+@use_both
 def test_close():
     p, tr, _ = make()
     d = p.call("getTableNames")
@@ -454,11 +482,13 @@ def test_close():
     assert result_of(p.close()) is None
 
 
+@use_both
 def test_call_before_connection_fails():
     p = HBaseClientProtocol(clock=task.Clock())
     failure_of(p.call("getTableNames"), ConnectionLost)
 
 
+@use_both
 def test_callback_that_closes_connection_stops_delivery():
     """A caller reacting to one reply by dropping the connection: the replies
     already received for other calls are not delivered after that."""
@@ -471,6 +501,7 @@ def test_callback_that_closes_connection_stops_delivery():
     failure_of(d2, ConnectionLost)
 
 
+@use_both
 def test_seqid_wraps_and_skips_busy_ids():
     p, tr, _ = make()
     p._seqid = 0x7FFFFFFE
@@ -486,6 +517,7 @@ def test_seqid_wraps_and_skips_busy_ids():
     assert not (d1.called or d2.called or d3.called)
 
 
+@use_both
 def test_random_interleavings_of_cancel_and_replies():
     rnd = random.Random(7)
     for _ in range(30):
@@ -557,6 +589,7 @@ def frame_prefix(n):
     return n.to_bytes(4, "big")
 
 
+@use_both
 @pytest.mark.parametrize("transport", ["buffered", "framed"])
 @pytest.mark.parametrize("partial", ["half-reply", "declares-100mb"])
 def test_timeout_mid_message_drops_connection(transport, partial):
@@ -577,6 +610,7 @@ def test_timeout_mid_message_drops_connection(transport, partial):
     assert failure_of(p.call("getTableNames"), ConnectionLost).sent is False
 
 
+@use_both
 def test_cancel_mid_message_drops_connection():
     p, tr, clock = make_recording()
     d1 = p.call("getRow", b"t", b"a", {})
@@ -588,6 +622,7 @@ def test_cancel_mid_message_drops_connection():
     assert tr.aborted and not p.connected
 
 
+@use_both
 @wires
 def test_timeout_before_reply_started_keeps_connection(transport, protocol):
     p, tr, clock = make_recording(transport, protocol, default_timeout=500)
@@ -601,6 +636,7 @@ def test_timeout_before_reply_started_keeps_connection(transport, protocol):
     assert [r.row for r in result_of(d2)] == [b"b"]
 
 
+@use_both
 def test_one_timer_for_many_calls():
     p, tr, clock = make_recording(default_timeout=1000)
     ds = [p.call("isTableEnabled", b"t%d" % i) for i in range(50)]
@@ -620,6 +656,7 @@ def test_one_timer_for_many_calls():
     assert p.connected and clock.getDelayedCalls() == []
 
 
+@use_both
 def test_timer_rearmed_by_a_call_made_from_a_timeout_errback():
     p, tr, clock = make_recording(default_timeout=100)
     later = []
@@ -636,6 +673,7 @@ def test_timer_rearmed_by_a_call_made_from_a_timeout_errback():
     assert clock.getDelayedCalls() == []
 
 
+@use_both
 def test_calls_made_while_replies_are_delivered_go_out_in_one_write():
     p, tr, clock = make_recording()
     ds = [p.call("isTableEnabled", b"t") for _ in range(10)]

@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import heapq
 import logging
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Protocol as TypingProtocol, Tuple, cast
 
 from thriftpy2.thrift import TApplicationException
 from twisted.internet import defer
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.interfaces import IReactorTime
 from twisted.internet.protocol import Protocol
 from twisted.python.failure import Failure
 
@@ -54,6 +54,25 @@ __all__ = ["HBaseClientProtocol", "METHODS", "convert_exception"]
 log = logging.getLogger(__name__)
 
 _MAX_SEQID = 0x7FFFFFFF
+
+class _DelayedCall(TypingProtocol):
+    """What the deadline timer uses of ``IDelayedCall``."""
+
+    def active(self) -> bool: ...
+
+    def cancel(self) -> None: ...
+
+    def reset(self, secondsFromNow: float) -> None: ...
+
+
+class _Clock(TypingProtocol):
+    """What this module uses of ``IReactorTime``."""
+
+    def seconds(self) -> float: ...
+
+    def callLater(self, delay: float, callable: Callable[..., Any], *args: Any,
+                  **kw: Any) -> _DelayedCall: ...
+
 
 #: A pending call: its method and the Deferred its caller holds.
 _Pending = Tuple[MethodSpec, "defer.Deferred[Any]"]
@@ -106,8 +125,10 @@ class HBaseClientProtocol(Protocol):
         self.default_timeout = _check_timeout(default_timeout, "default_timeout")
         if clock is None:
             from twisted.internet import reactor as default_clock
-            clock = default_clock  # type: ignore[assignment]
-        self.clock: IReactorTime = clock  # type: ignore[assignment]
+            clock = cast(IReactorTime, default_clock)
+        #: what timeouts are scheduled on (the Channel interface's ``clock``)
+        self.clock: IReactorTime = clock
+        self._clock = cast(_Clock, clock)
         self.connected = False
         #: callables ``hook(error: ConnectionLost)`` run once when the
         #: connection is lost, before pending calls fail.
@@ -120,7 +141,7 @@ class HBaseClientProtocol(Protocol):
         # Deadlines of calls with a timeout: a heap of (when, seqid, Deferred);
         # entries of calls already answered stay until they reach the top.
         self._deadlines: List[Tuple[float, int, defer.Deferred[Any], float]] = []
-        self._timer: Optional[IDelayedCall] = None
+        self._timer: Optional[_DelayedCall] = None
         self._timer_at = 0.0
         # While replies are delivered: requests made meanwhile, written at the end.
         self._out: Optional[List[bytes]] = None
@@ -169,7 +190,7 @@ class HBaseClientProtocol(Protocol):
         if out is not None:
             out.append(data)
         else:
-            self.transport.write(data)  # type: ignore[union-attr]
+            cast(Any, self.transport).write(data)
         if timeout is not None:
             self._add_deadline(seqid, d, timeout)
         return d
@@ -185,7 +206,7 @@ class HBaseClientProtocol(Protocol):
         self.connected = False  # no new calls from here on
         d = self.notify_lost()
         closed: defer.Deferred[None] = d.addCallback(lambda _: None)
-        self.transport.loseConnection()  # type: ignore[union-attr]
+        cast(Any, self.transport).loseConnection()
         return closed
 
     def notify_lost(self) -> defer.Deferred[ConnectionLost]:
@@ -215,7 +236,8 @@ class HBaseClientProtocol(Protocol):
         decode = self._codec.decode
         struct_for = self._struct_for
         pending = self._pending
-        self._out = out = []
+        out: List[bytes] = []
+        self._out = out
         try:
             for msg in messages:
                 if self._lost is not None:
@@ -239,11 +261,11 @@ class HBaseClientProtocol(Protocol):
         finally:
             self._out = None
             if out and self._lost is None:
-                self.transport.write(b"".join(out))  # type: ignore[union-attr]
+                cast(Any, self.transport).write(b"".join(out))
             if not pending:
                 self._stop_timer()
 
-    def connectionLost(self, reason: Optional[Failure] = None) -> None:  # type: ignore[override]
+    def connectionLost(self, reason: Optional[Failure] = None) -> None:
         msg = "connection lost"
         if reason is not None:
             msg = f"connection lost: {reason.getErrorMessage()}"
@@ -296,7 +318,7 @@ class HBaseClientProtocol(Protocol):
     # deadlines: one timer for the connection
 
     def _add_deadline(self, seqid: int, d: defer.Deferred[Any], timeout: float) -> None:
-        when = self.clock.seconds() + timeout / 1000.0
+        when = self._clock.seconds() + timeout / 1000.0
         heapq.heappush(self._deadlines, (when, seqid, d, timeout))
         if self._timer is None or when < self._timer_at:
             self._arm(when)
@@ -312,7 +334,7 @@ class HBaseClientProtocol(Protocol):
     def _expire(self) -> None:
         """The timer fired: time out every call past its deadline, re-arm."""
         self._timer = None
-        now = self.clock.seconds()
+        now = self._clock.seconds()
         heap = self._deadlines
         pending = self._pending
         while heap and self._lost is None:
@@ -331,10 +353,10 @@ class HBaseClientProtocol(Protocol):
     def _arm(self, when: float) -> None:
         """Make the timer fire at ``when`` at the latest."""
         timer = self._timer
-        delay = max(0.0, when - self.clock.seconds())
+        delay = max(0.0, when - self._clock.seconds())
         if timer is None:
             self._timer_at = when
-            self._timer = self.clock.callLater(delay, self._expire)
+            self._timer = self._clock.callLater(delay, self._expire)
         elif when < self._timer_at:
             self._timer_at = when
             timer.reset(delay)
@@ -375,14 +397,16 @@ class HBaseClientProtocol(Protocol):
 
     def _protocol_error(self, error: ProtocolError) -> None:
         log.warning("dropping connection: %s", error)
-        self._shutdown(ConnectionLost(f"connection dropped: {error}", reason=Failure(error),
-                                      sent=True), error)
+        reason = Failure(error)  # type: ignore[no-untyped-call]
+        self._shutdown(ConnectionLost(f"connection dropped: {error}", reason=reason, sent=True),
+                       error)
         self._abort()
 
     def _abort(self) -> None:
-        if self.transport is not None:
-            abort = getattr(self.transport, "abortConnection", None)
-            (abort or self.transport.loseConnection)()
+        transport = cast(Any, self.transport)
+        if transport is not None:
+            abort = getattr(transport, "abortConnection", None)
+            (abort or transport.loseConnection)()
 
     def _shutdown(self, lost: ConnectionLost, error: Optional[Exception]) -> None:
         """Mark the connection dead, tell the layers above, fail pending calls."""

@@ -11,20 +11,25 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Optional, Tuple
 
-from thriftpy2.protocol.compact import TCompactProtocol
+from thriftpy2.protocol.compact import TCompactProtocol as _TCompactProtocol
 from thriftpy2.thrift import TApplicationException, TMessageType
-from thriftpy2.transport.memory import TMemoryBuffer
+from thriftpy2.transport.memory import TMemoryBuffer as _TMemoryBuffer
 
 from txhbase.errors import ProtocolError
 from txhbase.protocol.idl import hbase
 
+_BinaryProtocol: Any
+_BinaryBuffer: Any
 try:  # thriftpy2's Cython extensions; absent on some platforms
-    from thriftpy2.protocol.cybin import TCyBinaryProtocol as _BinaryProtocol
-    from thriftpy2.transport.memory import TCyMemoryBuffer as _BinaryBuffer
+    from thriftpy2.protocol import cybin as _cybin
+    from thriftpy2.transport import memory as _memory
+    _BinaryProtocol = getattr(_cybin, "TCyBinaryProtocol")
+    _BinaryBuffer = getattr(_memory, "TCyMemoryBuffer")
     HAVE_CYTHON = True
-except ImportError:  # pragma: no cover - exercised only without Cython
-    from thriftpy2.protocol.binary import TBinaryProtocol as _BinaryProtocol
-    _BinaryBuffer = TMemoryBuffer
+except (ImportError, AttributeError):  # pragma: no cover - exercised only without Cython
+    from thriftpy2.protocol.binary import TBinaryProtocol as _PyBinaryProtocol
+    _BinaryProtocol = _PyBinaryProtocol
+    _BinaryBuffer = _TMemoryBuffer
     HAVE_CYTHON = False
 
 __all__ = [
@@ -32,6 +37,10 @@ __all__ = [
     "Codec", "BinaryCodec", "CompactCodec", "make_codec", "HAVE_CYTHON",
     "METHODS", "MethodSpec", "method_table",
 ]
+
+# thriftpy2's pure-Python classes are untyped
+TCompactProtocol: Any = _TCompactProtocol
+TMemoryBuffer: Any = _TMemoryBuffer
 
 #: replies up to this size are decoded from the codec's reusable read buffer
 _REUSE_MAX = 1 << 20
@@ -72,7 +81,7 @@ class Codec:
         proto.write_message_begin(name, mtype, seqid)
         proto.write_struct(obj)
         proto.write_message_end()
-        return buf.getvalue()
+        return bytes(buf.getvalue())
 
     def decode(self, data: bytes, struct_for: StructFor) -> Tuple[str, int, int, Any]:
         """Decode one complete message: ``(name, mtype, seqid, struct)``.
@@ -140,7 +149,7 @@ class BinaryCodec(Codec):
         try:
             proto.write_message_begin(name, mtype, seqid)
             proto.write_struct(obj)
-            return buf.getvalue()
+            return bytes(buf.getvalue())
         finally:
             buf.clean()
 

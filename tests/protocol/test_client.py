@@ -267,6 +267,8 @@ def test_timeout_and_late_reply_discarded():
                    + reply_bytes("getTableNames", 2, "buffered", "binary", success=[b"ok"]))
     assert result_of(d2) == [b"ok"]
     assert p.connected
+    # the connection's one timer may still be set; it finds nothing and stops
+    clock.advance(2)
     assert clock.getDelayedCalls() == []
 
 
@@ -687,3 +689,28 @@ def test_calls_made_while_replies_are_delivered_go_out_in_one_write():
     assert len(follow) == 10 and tr.writes == 11
     assert tr.value() == b"".join(call_bytes("isTableEnabled", i + 11, (b"u",), "buffered",
                                              "binary") for i in range(10))
+
+
+
+@use_both
+def test_sequential_calls_share_one_timer_and_stale_deadlines_are_bounded():
+    """Sequential callers do not pay a new timer per call, and the deadlines
+    of answered calls do not pile up."""
+    p, tr, clock = make_recording(default_timeout=30000)
+    first = None
+    for i in range(5000):
+        d = p.call("isTableEnabled", b"t")
+        timers = clock.getDelayedCalls()
+        assert len(timers) == 1
+        first = first or timers[0]
+        assert timers[0] is first
+        p.dataReceived(reply_bytes("isTableEnabled", i + 1, "buffered", "binary", success=True))
+        assert result_of(d) is True
+        clock.advance(0.001)
+    assert len(p._deadlines) <= 1024 + 2
+    d = p.call("isTableEnabled", b"t")
+    clock.advance(30)
+    failure_of(d, TimeoutError)
+    clock.advance(30)
+    assert clock.getDelayedCalls() == [] and p.connected
+    p.close()

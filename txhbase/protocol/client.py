@@ -7,7 +7,10 @@ connection is dropped and every pending call fails, so a reply is never
 delivered to the wrong caller.
 
 Timeouts: one timer per connection, set for the earliest deadline of the calls
-in flight (not one ``IDelayedCall`` per call), on an injected clock. A call
+in flight (not one ``IDelayedCall`` per call), on an injected clock. It is
+not cancelled when the calls are answered (that would cost a new timer per
+call for sequential callers): when it fires it finds nothing to time out and
+is re-armed only for calls still pending; closing the connection cancels it. A call
 that times out (or is cancelled) while no reply is part-way through the
 socket keeps the connection: its seqid is remembered so that its late reply is
 read and silently discarded. One that times out or is cancelled while the byte
@@ -262,8 +265,6 @@ class HBaseClientProtocol(Protocol):
             self._out = None
             if out and self._lost is None:
                 cast(Any, self.transport).write(b"".join(out))
-            if not pending:
-                self._stop_timer()
 
     def connectionLost(self, reason: Optional[Failure] = None) -> None:
         msg = "connection lost"
@@ -319,12 +320,18 @@ class HBaseClientProtocol(Protocol):
 
     def _add_deadline(self, seqid: int, d: defer.Deferred[Any], timeout: float) -> None:
         when = self._clock.seconds() + timeout / 1000.0
-        heapq.heappush(self._deadlines, (when, seqid, d, timeout))
+        heap = self._deadlines
+        heapq.heappush(heap, (when, seqid, d, timeout))
+        if len(heap) > 2 * len(self._pending) + 1024:
+            # mostly answered calls: keep the live ones (amortised O(1) per call)
+            pending = self._pending
+            heap[:] = [e for e in heap if (p := pending.get(e[1])) is not None and p[1] is e[2]]
+            heapq.heapify(heap)
         if self._timer is None or when < self._timer_at:
             self._arm(when)
 
     def _stop_timer(self) -> None:
-        """No call is pending: forget every deadline, cancel the timer."""
+        """The connection is gone: forget every deadline, cancel the timer."""
         self._deadlines = []
         if self._timer is not None:
             timer, self._timer = self._timer, None
@@ -381,8 +388,6 @@ class HBaseClientProtocol(Protocol):
         if self._decoder.buffered:
             self._drop(f"{entry[0].name} (seqid {seqid}) was abandoned while "
                        f"{self._decoder.buffered} bytes of a reply were still incomplete")
-        elif not self._pending:
-            self._stop_timer()
 
     def _lost_error(self, sent: bool) -> ConnectionLost:
         if self._lost is not None:

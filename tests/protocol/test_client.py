@@ -714,3 +714,28 @@ def test_sequential_calls_share_one_timer_and_stale_deadlines_are_bounded():
     clock.advance(30)
     assert clock.getDelayedCalls() == [] and p.connected
     p.close()
+
+
+@use_both
+def test_reentrant_delivery_keeps_one_write_in_call_order():
+    """A callback that feeds the protocol more bytes (an in-memory transport
+    delivering synchronously) does not split or reorder the batched write."""
+    p, tr, clock = make_recording()
+    d1 = p.call("isTableEnabled", b"a")
+    d2 = p.call("isTableEnabled", b"b")
+    tr.clear()
+    tr.writes = 0
+    made = []
+
+    def on_first(_):
+        made.append(p.call("isTableEnabled", b"x"))
+        p.dataReceived(reply_bytes("isTableEnabled", 2, "buffered", "binary", success=False))
+        made.append(p.call("isTableEnabled", b"y"))
+
+    d1.addCallback(on_first)
+    d2.addCallback(lambda _: made.append(p.call("isTableEnabled", b"z")))
+    p.dataReceived(reply_bytes("isTableEnabled", 1, "buffered", "binary", success=True))
+    assert result_of(d1) is None and result_of(d2) is None
+    assert tr.writes == 1
+    assert tr.value() == b"".join(call_bytes("isTableEnabled", s, (k,), "buffered", "binary")
+                                  for s, k in ((3, b"x"), (4, b"z"), (5, b"y")))

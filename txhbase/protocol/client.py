@@ -239,7 +239,8 @@ class HBaseClientProtocol(Protocol):
         decode = self._codec.decode
         struct_for = self._struct_for
         pending = self._pending
-        out: List[bytes] = []
+        outer = self._out  # not None when a callback fed us bytes re-entrantly
+        out: List[bytes] = [] if outer is None else outer
         self._out = out
         try:
             for msg in messages:
@@ -262,9 +263,10 @@ class HBaseClientProtocol(Protocol):
                 else:
                     self._deliver_other(spec, d, obj)
         finally:
-            self._out = None
-            if out and self._lost is None:
-                cast(Any, self.transport).write(b"".join(out))
+            if outer is None:  # the outermost delivery writes what was called meanwhile
+                self._out = None
+                if out and self._lost is None:
+                    cast(Any, self.transport).write(b"".join(out))
 
     def connectionLost(self, reason: Optional[Failure] = None) -> None:
         msg = "connection lost"

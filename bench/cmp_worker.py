@@ -6,7 +6,10 @@ line per workload with the CPU time this process spent (user+sys) and the
 wall time. Connection set-up and warm-up are outside the measured spans.
 
 Clients: ``happybase`` (sync, sequential), ``aiohappybase`` (asyncio,
-sequential), ``txhbase-1`` (one call in flight), ``txhbase-64`` (64 calls in
+sequential), ``txhbase-seq`` (``yield table.row()`` one at a time in an
+``inlineCallbacks`` loop, the commonest application shape; its scan reads
+rows one by one with ``yield scanner.get_next()``), ``txhbase-1`` (one call
+in flight, driven by callbacks), ``txhbase-64`` (64 calls in
 flight pipelined on one connection), ``txhbase-pool4`` (64 calls over a
 ``ConnectionPool`` of 4), ``txhbase-4x16`` (64 calls spread round-robin over 4
 plain connections, so up to 16 pipelined on each) and ``raw`` (thriftpy2's codec alone, see cmp_raw.py).
@@ -39,6 +42,15 @@ from cmp_common import (  # noqa: E402
 )
 
 SCAN_START, SCAN_STOP = b"scan-", b"scan."
+
+
+def _inline_callbacks(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``defer.inlineCallbacks``, imported lazily (the happybase workers never load Twisted)."""
+    def wrapper(*a: Any, **k: Any) -> Any:
+        from twisted.internet import defer
+
+        return defer.inlineCallbacks(f)(*a, **k)
+    return wrapper
 #: happybase's batch_size counts mutations (columns): this sends 1000 rows per mutateRows
 BATCH_MUTATIONS = SCAN_BATCH * len(COLUMNS)
 #: 1000-row mutateRows calls txhbase keeps in flight in the batch put (pipelined modes)
@@ -192,8 +204,8 @@ def windowed(call: Callable[[Any], Any], items: Iterable[Any], window: int,
 def run_txhbase(cfg: dict, sizes: Sizes, workloads: List[str]) -> None:
     from twisted.internet import defer, task
 
-    mode = cfg["client"].split("-", 1)[1]  # "1", "64", "pool4" or "4x16"
-    window = 1 if mode == "1" else WINDOW
+    mode = cfg["client"].split("-", 1)[1]  # "seq", "1", "64", "pool4" or "4x16"
+    window = 1 if mode in ("1", "seq") else WINDOW
 
     @defer.inlineCallbacks
     def main(reactor: Any) -> Any:
@@ -219,7 +231,9 @@ def run_txhbase(cfg: dict, sizes: Sizes, workloads: List[str]) -> None:
             n = sizes.ops(w)
             box = [0]
             m = Meter()
-            if w == "put":
+            if mode == "seq" and w != "batchput":
+                box[0] = yield _txhbase_sequential(t, w, n, sizes)
+            elif w == "put":
                 def count_put(_r: Any) -> None:
                     box[0] += 1
                 yield windowed(lambda i: t.put(put_key(i), ROW_DATA), range(n), window,
@@ -279,6 +293,34 @@ class _Spread:
 
     def scan(self, *a: Any, **k: Any) -> Any:
         return self.tables[0].scan(*a, **k)
+
+
+@_inline_callbacks
+def _txhbase_sequential(t: Any, w: str, n: int, sizes: Sizes) -> Any:
+    """``n`` ops of workload ``w``, each awaited before the next is made: the
+    shape of ordinary ``@inlineCallbacks`` application code."""
+    count = 0
+    if w == "put":
+        for i in range(n):
+            yield t.put(put_key(i), ROW_DATA)
+            count += 1
+    elif w == "row":
+        for i in range(n):
+            r = yield t.row(read_key(i, sizes))
+            count += len(r)
+    elif w == "rows":
+        for i in range(n):
+            r = yield t.rows(rows_keys(i, sizes))
+            count += count_cells(r)
+    elif w == "scan":
+        scanner = t.scan(row_start=SCAN_START, row_stop=SCAN_STOP, batch_size=SCAN_BATCH,
+                         limit=n)
+        while True:
+            item = yield scanner.get_next()
+            if item is None:
+                break
+            count += len(item[1])
+    return count
 
 
 def _txhbase_batchput(t: Any, pool: Any, n: int, window: int) -> Any:
@@ -358,6 +400,7 @@ def _drain(fetch: Any, cells: Any) -> Any:
 CLIENTS = {
     "happybase": run_happybase,
     "aiohappybase": run_aiohappybase,
+    "txhbase-seq": run_txhbase,
     "txhbase-1": run_txhbase,
     "txhbase-64": run_txhbase,
     "txhbase-pool4": run_txhbase,

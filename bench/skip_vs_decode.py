@@ -1,10 +1,11 @@
-"""How much the buffered transport's pure-Python message skipper costs.
+"""How much the buffered transport's message skipper costs.
 
     python bench/skip_vs_decode.py
 
 Captures a real 1000-row ``scannerGetList`` reply and a 1-row
 ``getRowWithColumns`` reply from the embedded server, then times, per reply:
-txhbase's ``BinarySkipper.scan`` (finds the message end), thriftpy2's Cython
+txhbase's ``BinarySkipper.scan`` (finds the message end), pure Python and
+with the compiled walk (``_skipaccel``, when built), thriftpy2's Cython
 ``skip(STRUCT)`` (the same job in C) and the Cython decode itself. Evidence
 for bench/README.md's hot spot 1; not part of compare.py.
 """
@@ -28,7 +29,7 @@ import cmp_raw  # noqa: E402
 from cmp_common import ROW_DATA, TABLE, scan_key  # noqa: E402
 from tests.conftest import start_embedded_subprocess  # noqa: E402
 from txhbase.protocol.idl import hbase  # noqa: E402
-from txhbase.protocol.skipper import make_skipper  # noqa: E402
+from txhbase.protocol.skipper import HAVE_ACCELERATOR, make_skipper  # noqa: E402
 
 
 def capture() -> tuple:
@@ -67,12 +68,18 @@ def main() -> None:
     for name, data, result_cls, n in (
             ("1000-row scannerGetList reply", many, H.scannerGetList_result, 50),
             ("1-row getRowWithColumns reply", one, H.getRowWithColumns_result, 20000)):
-        sk = make_skipper("binary", 1 << 28)
+        sk = make_skipper("binary", 1 << 28, accelerate=False)
+        fast = make_skipper("binary", 1 << 28) if HAVE_ACCELERATOR else None
         buf = bytearray(data)
 
         def python_skip() -> None:
             sk.reset()
             assert sk.scan(buf) == len(buf)
+
+        def compiled_skip() -> None:
+            assert fast is not None
+            fast.reset()
+            assert fast.scan(buf) == len(buf)
 
         def cython_skip() -> None:
             p = TCyBinaryProtocol(TCyMemoryBuffer(data))
@@ -84,7 +91,9 @@ def main() -> None:
             p.read_message_begin()
             p.read_struct(result_cls())
 
-        print(f"{name} ({len(data):,} bytes): txhbase skipper {per_call(python_skip, n):.1f} us, "
+        compiled = f"{per_call(compiled_skip, n):.1f} us" if fast else "not built"
+        print(f"{name} ({len(data):,} bytes): txhbase skipper {per_call(python_skip, n):.1f} us "
+              f"(compiled walk {compiled}), "
               f"Cython skip {per_call(cython_skip, n):.1f} us, "
               f"Cython decode {per_call(cython_decode, n):.1f} us")
 

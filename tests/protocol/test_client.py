@@ -24,6 +24,9 @@ from txhbase.errors import (
 from txhbase.protocol.client import HBaseClientProtocol
 from txhbase.protocol.idl import hbase
 
+# Every test but the Hypothesis ones runs with both skipper walks (conftest.py).
+use_both = pytest.mark.usefixtures("skipper_impl")
+
 wires = pytest.mark.parametrize("transport,protocol", WIRES)
 
 
@@ -65,6 +68,7 @@ def failure_of(d, exc_type):
                                                filterString=b"KeyOnlyFilter()",
                                                reversed=True), None)),
 ])
+@use_both
 def test_request_bytes_exact(transport, protocol, name, args):
     p, tr, _ = make(transport, protocol)
     p.call(name, *args)
@@ -74,6 +78,7 @@ def test_request_bytes_exact(transport, protocol, name, args):
     assert p.pending == 2
 
 
+@use_both
 def test_bad_arguments_rejected_before_sending():
     p, tr, _ = make()
     with pytest.raises(ValueError, match="name"):
@@ -98,6 +103,7 @@ def test_bad_arguments_rejected_before_sending():
 # -- replies --------------------------------------------------------------------
 
 
+@use_both
 @wires
 def test_reply_delivered(transport, protocol):
     p, tr, _ = make(transport, protocol)
@@ -107,6 +113,7 @@ def test_reply_delivered(transport, protocol):
     assert p.pending == 0
 
 
+@use_both
 @wires
 def test_void_reply(transport, protocol):
     p, tr, _ = make(transport, protocol)
@@ -131,6 +138,7 @@ def _check_pipeline(ds):
         assert len(rows[0].columns) == i + 1
 
 
+@use_both
 @wires
 def test_several_replies_in_one_chunk(transport, protocol):
     p, ds, data = _pipeline(transport, protocol)
@@ -138,6 +146,7 @@ def test_several_replies_in_one_chunk(transport, protocol):
     _check_pipeline(ds)
 
 
+@use_both
 @wires
 def test_replies_one_byte_at_a_time(transport, protocol):
     p, ds, data = _pipeline(transport, protocol)
@@ -160,6 +169,7 @@ def test_replies_in_random_chunks(wire, sizes):
     _check_pipeline(ds)
 
 
+@use_both
 @wires
 def test_reply_is_delivered_as_soon_as_complete(transport, protocol):
     """No waiting for more bytes than the message needs."""
@@ -172,6 +182,7 @@ def test_reply_is_delivered_as_soon_as_complete(transport, protocol):
     assert result_of(d) == [b"x" * 50]
 
 
+@use_both
 @pytest.mark.parametrize("protocol", ["binary", "compact"])
 def test_split_points_inside_fields(protocol):
     """A buffered reply split at every position: inside varints, length
@@ -193,6 +204,7 @@ def test_split_points_inside_fields(protocol):
 # -- exceptions -----------------------------------------------------------------
 
 
+@use_both
 @wires
 def test_exception_replies_mapped(transport, protocol):
     p, tr, _ = make(transport, protocol)
@@ -221,6 +233,7 @@ def test_exception_replies_mapped(transport, protocol):
     assert p.connected  # exceptions are replies, not protocol errors
 
 
+@use_both
 def test_exception_message_not_utf8():
     """HBase messages are Java strings, but a broken one must not crash the mapping."""
     p, tr, _ = make()
@@ -237,6 +250,7 @@ def test_exception_message_not_utf8():
 # -- timeouts and cancellation ----------------------------------------------------
 
 
+@use_both
 def test_timeout_and_late_reply_discarded():
     p, tr, clock = make(default_timeout=500)
     d1 = p.call("getTableNames")
@@ -253,9 +267,12 @@ def test_timeout_and_late_reply_discarded():
                    + reply_bytes("getTableNames", 2, "buffered", "binary", success=[b"ok"]))
     assert result_of(d2) == [b"ok"]
     assert p.connected
+    # the connection's one timer may still be set; it finds nothing and stops
+    clock.advance(2)
     assert clock.getDelayedCalls() == []
 
 
+@use_both
 def test_no_timeout_by_default():
     p, tr, clock = make()
     d = p.call("getTableNames")
@@ -264,6 +281,7 @@ def test_no_timeout_by_default():
     assert clock.getDelayedCalls() == []
 
 
+@use_both
 @wires
 def test_cancel_then_late_reply(transport, protocol):
     p, tr, _ = make(transport, protocol)
@@ -281,6 +299,7 @@ def test_cancel_then_late_reply(transport, protocol):
     assert not p.connected
 
 
+@use_both
 def test_cancelled_reply_with_wrong_name_is_protocol_error():
     p, tr, _ = make()
     d1 = p.call("getRow", b"t", b"a", {})
@@ -293,6 +312,7 @@ def test_cancelled_reply_with_wrong_name_is_protocol_error():
 # -- protocol errors --------------------------------------------------------------
 
 
+@use_both
 @wires
 def test_unknown_seqid_drops_connection(transport, protocol):
     p, tr, _ = make(transport, protocol)
@@ -309,6 +329,7 @@ def test_unknown_seqid_drops_connection(transport, protocol):
     assert failure_of(later, ConnectionLost).sent is False
 
 
+@use_both
 @wires
 def test_wrong_method_name_drops_connection(transport, protocol):
     p, tr, _ = make(transport, protocol)
@@ -327,6 +348,7 @@ def test_wrong_method_name_drops_connection(transport, protocol):
     ("framed", "compact", b"\x00\x00\x00\x03\x82\x41\x01"),  # truncated inside frame
     ("framed", "binary", b"\xff\xff\xff\xf0"),  # negative frame length
 ])
+@use_both
 def test_garbage_drops_connection(transport, protocol, garbage):
     p, tr, _ = make(transport, protocol)
     d = p.call("getTableNames")
@@ -336,6 +358,7 @@ def test_garbage_drops_connection(transport, protocol, garbage):
     failure_of(p.call("getTableNames"), ConnectionLost)
 
 
+@use_both
 def test_framed_trailing_bytes_in_frame():
     p, tr, _ = make("framed", "binary")
     d = p.call("getTableNames")
@@ -344,6 +367,7 @@ def test_framed_trailing_bytes_in_frame():
     failure_of(d, ProtocolError)
 
 
+@use_both
 @wires
 def test_oversized_frame_or_declared_length(transport, protocol):
     p, tr, _ = make(transport, protocol, max_message_size=1000)
@@ -356,6 +380,7 @@ def test_oversized_frame_or_declared_length(transport, protocol):
     assert not p.connected
 
 
+@use_both
 @pytest.mark.parametrize("protocol", ["binary", "compact"])
 def test_huge_declared_length_inside_small_frame(protocol):
     """A frame within the limit whose string claims 2 GiB: refused, not allocated."""
@@ -373,6 +398,7 @@ def test_huge_declared_length_inside_small_frame(protocol):
     assert not p.connected
 
 
+@use_both
 @pytest.mark.parametrize("protocol", ["binary", "compact"])
 def test_declared_list_longer_than_frame(protocol):
     """Within the limit but past the frame's end: truncated, refused at once."""
@@ -390,6 +416,7 @@ def test_declared_list_longer_than_frame(protocol):
     assert not p.connected
 
 
+@use_both
 @pytest.mark.parametrize("protocol", ["binary", "compact"])
 def test_huge_declared_list_buffered(protocol):
     p, tr, _ = make("buffered", protocol, max_message_size=10000)
@@ -408,6 +435,7 @@ def test_huge_declared_list_buffered(protocol):
 # -- connection loss --------------------------------------------------------------
 
 
+@use_both
 def test_connection_loss_fails_pending_and_later_calls():
     p, tr, _ = make()
     hook_calls = []
@@ -430,6 +458,7 @@ def test_connection_loss_fails_pending_and_later_calls():
     assert len(hook_calls) == 1
 
 
+@use_both
 def test_timeout_after_connection_loss_is_harmless():
     p, tr, clock = make(default_timeout=100)
     d = p.call("getTableNames")
@@ -439,6 +468,7 @@ def test_timeout_after_connection_loss_is_harmless():
     assert clock.getDelayedCalls() == []
 
 
+@use_both
 def test_close():
     p, tr, _ = make()
     d = p.call("getTableNames")
@@ -454,11 +484,13 @@ def test_close():
     assert result_of(p.close()) is None
 
 
+@use_both
 def test_call_before_connection_fails():
     p = HBaseClientProtocol(clock=task.Clock())
     failure_of(p.call("getTableNames"), ConnectionLost)
 
 
+@use_both
 def test_callback_that_closes_connection_stops_delivery():
     """A caller reacting to one reply by dropping the connection: the replies
     already received for other calls are not delivered after that."""
@@ -471,6 +503,7 @@ def test_callback_that_closes_connection_stops_delivery():
     failure_of(d2, ConnectionLost)
 
 
+@use_both
 def test_seqid_wraps_and_skips_busy_ids():
     p, tr, _ = make()
     p._seqid = 0x7FFFFFFE
@@ -486,6 +519,7 @@ def test_seqid_wraps_and_skips_busy_ids():
     assert not (d1.called or d2.called or d3.called)
 
 
+@use_both
 def test_random_interleavings_of_cancel_and_replies():
     rnd = random.Random(7)
     for _ in range(30):
@@ -508,3 +542,200 @@ def test_random_interleavings_of_cancel_and_replies():
             else:
                 assert result_of(d) is bool(i % 2)
         assert p.connected and p.pending == 0 and not p._abandoned
+
+
+# -- a timeout or cancel mid-message drops the connection (issue 12, item 1) --------
+
+
+class _RecordingTransport(StringTransport):
+    """Counts writes and aborts."""
+
+    def __init__(self):
+        super().__init__()
+        self.writes = 0
+        self.aborted = False
+
+    def write(self, data):
+        self.writes += 1
+        super().write(data)
+
+    def abortConnection(self):
+        self.aborted = True
+        super().abortConnection()
+
+
+def make_recording(transport="buffered", protocol="binary", **kw):
+    clock = task.Clock()
+    p = HBaseClientProtocol(transport, protocol, clock=clock, **kw)
+    tr = _RecordingTransport()
+    p.makeConnection(tr)
+    return p, tr, clock
+
+
+def _half_reply(transport, protocol):
+    m = reply_bytes("getRow", 1, transport, protocol, success=[row(b"a", 10, 100)])
+    return m[:len(m) // 2]
+
+
+def _declares_100mb(transport):
+    """A binary getRow reply header whose first string declares 100 MB, then nothing."""
+    body = (b"\x80\x01\x00\x02\x00\x00\x00\x06getRow\x00\x00\x00\x01"
+            b"\x0f\x00\x00\x0c\x00\x00\x00\x01"       # success: list<TRowResult> of 1
+            b"\x0b\x00\x01\x06\x40\x00\x00" + b"x" * 50)  # row: string of 100 MB, 50 bytes of it
+    if transport == "framed":
+        return frame_prefix(len(body) + 10 ** 8) + body
+    return body
+
+
+def frame_prefix(n):
+    return n.to_bytes(4, "big")
+
+
+@use_both
+@pytest.mark.parametrize("transport", ["buffered", "framed"])
+@pytest.mark.parametrize("partial", ["half-reply", "declares-100mb"])
+def test_timeout_mid_message_drops_connection(transport, partial):
+    p, tr, clock = make_recording(transport, default_timeout=500)
+    lost = []
+    p.on_connection_lost.append(lost.append)
+    d1 = p.call("getRow", b"t", b"a", {})
+    d2 = p.call("getRow", b"t", b"b", {}, timeout=5000)
+    p.dataReceived(_half_reply(transport, "binary") if partial == "half-reply"
+                   else _declares_100mb(transport))
+    assert not d1.called and p.connected
+    clock.advance(0.5)
+    failure_of(d1, TimeoutError)
+    e = failure_of(d2, ConnectionLost)
+    assert e.sent is True
+    assert tr.aborted and not p.connected and len(lost) == 1
+    assert clock.getDelayedCalls() == []
+    assert failure_of(p.call("getTableNames"), ConnectionLost).sent is False
+
+
+@use_both
+def test_cancel_mid_message_drops_connection():
+    p, tr, clock = make_recording()
+    d1 = p.call("getRow", b"t", b"a", {})
+    d2 = p.call("getRow", b"t", b"b", {})
+    p.dataReceived(_half_reply("buffered", "binary"))
+    d2.cancel()
+    failure_of(d2, defer.CancelledError)
+    assert failure_of(d1, ConnectionLost).sent is True
+    assert tr.aborted and not p.connected
+
+
+@use_both
+@wires
+def test_timeout_before_reply_started_keeps_connection(transport, protocol):
+    p, tr, clock = make_recording(transport, protocol, default_timeout=500)
+    d1 = p.call("getRow", b"t", b"a", {})
+    clock.advance(0.5)
+    failure_of(d1, TimeoutError)
+    d2 = p.call("getRow", b"t", b"b", {})
+    p.dataReceived(reply_bytes("getRow", 1, transport, protocol, success=[row(b"a")]))
+    assert p.connected and not tr.aborted and not d2.called
+    p.dataReceived(reply_bytes("getRow", 2, transport, protocol, success=[row(b"b")]))
+    assert [r.row for r in result_of(d2)] == [b"b"]
+
+
+@use_both
+def test_one_timer_for_many_calls():
+    p, tr, clock = make_recording(default_timeout=1000)
+    ds = [p.call("isTableEnabled", b"t%d" % i) for i in range(50)]
+    assert len(clock.getDelayedCalls()) == 1
+    clock.advance(0.3)
+    d_short = p.call("isTableEnabled", b"x", timeout=100)   # earlier than every other
+    assert len(clock.getDelayedCalls()) == 1
+    clock.advance(0.1)
+    failure_of(d_short, TimeoutError)
+    assert not any(d.called for d in ds)
+    p.dataReceived(b"".join(reply_bytes("isTableEnabled", i + 1, "buffered", "binary",
+                                        success=True) for i in range(25)))
+    clock.advance(0.6)  # 1.0 s after the first 50 calls: the 25 unanswered ones time out
+    assert all(result_of(d) is True for d in ds[:25])
+    for d in ds[25:]:
+        failure_of(d, TimeoutError)
+    assert p.connected and clock.getDelayedCalls() == []
+
+
+@use_both
+def test_timer_rearmed_by_a_call_made_from_a_timeout_errback():
+    p, tr, clock = make_recording(default_timeout=100)
+    later = []
+    d1 = p.call("getTableNames")
+    d1.addErrback(lambda f: (later.append(p.call("getTableNames")), f)[1])
+    d2 = p.call("getTableNames", timeout=150)
+    clock.advance(0.1)
+    failure_of(d1, TimeoutError)
+    assert len(clock.getDelayedCalls()) == 1
+    clock.advance(0.05)
+    failure_of(d2, TimeoutError)
+    clock.advance(0.05)
+    failure_of(later[0], TimeoutError)
+    assert clock.getDelayedCalls() == []
+
+
+@use_both
+def test_calls_made_while_replies_are_delivered_go_out_in_one_write():
+    p, tr, clock = make_recording()
+    ds = [p.call("isTableEnabled", b"t") for _ in range(10)]
+    assert tr.writes == 10
+    follow = []
+    for d in ds:
+        d.addCallback(lambda _: follow.append(p.call("isTableEnabled", b"u")))
+    tr.clear()
+    p.dataReceived(b"".join(reply_bytes("isTableEnabled", i + 1, "buffered", "binary",
+                                        success=True) for i in range(10)))
+    assert len(follow) == 10 and tr.writes == 11
+    assert tr.value() == b"".join(call_bytes("isTableEnabled", i + 11, (b"u",), "buffered",
+                                             "binary") for i in range(10))
+
+
+
+@use_both
+def test_sequential_calls_share_one_timer_and_stale_deadlines_are_bounded():
+    """Sequential callers do not pay a new timer per call, and the deadlines
+    of answered calls do not pile up."""
+    p, tr, clock = make_recording(default_timeout=30000)
+    first = None
+    for i in range(5000):
+        d = p.call("isTableEnabled", b"t")
+        timers = clock.getDelayedCalls()
+        assert len(timers) == 1
+        first = first or timers[0]
+        assert timers[0] is first
+        p.dataReceived(reply_bytes("isTableEnabled", i + 1, "buffered", "binary", success=True))
+        assert result_of(d) is True
+        clock.advance(0.001)
+    assert len(p._deadlines) <= 1024 + 2
+    d = p.call("isTableEnabled", b"t")
+    clock.advance(30)
+    failure_of(d, TimeoutError)
+    clock.advance(30)
+    assert clock.getDelayedCalls() == [] and p.connected
+    p.close()
+
+
+@use_both
+def test_reentrant_delivery_keeps_one_write_in_call_order():
+    """A callback that feeds the protocol more bytes (an in-memory transport
+    delivering synchronously) does not split or reorder the batched write."""
+    p, tr, clock = make_recording()
+    d1 = p.call("isTableEnabled", b"a")
+    d2 = p.call("isTableEnabled", b"b")
+    tr.clear()
+    tr.writes = 0
+    made = []
+
+    def on_first(_):
+        made.append(p.call("isTableEnabled", b"x"))
+        p.dataReceived(reply_bytes("isTableEnabled", 2, "buffered", "binary", success=False))
+        made.append(p.call("isTableEnabled", b"y"))
+
+    d1.addCallback(on_first)
+    d2.addCallback(lambda _: made.append(p.call("isTableEnabled", b"z")))
+    p.dataReceived(reply_bytes("isTableEnabled", 1, "buffered", "binary", success=True))
+    assert result_of(d1) is None and result_of(d2) is None
+    assert tr.writes == 1
+    assert tr.value() == b"".join(call_bytes("isTableEnabled", s, (k,), "buffered", "binary")
+                                  for s, k in ((3, b"x"), (4, b"z"), (5, b"y")))

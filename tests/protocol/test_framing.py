@@ -10,6 +10,9 @@ from txhbase.protocol.framing import (
 )
 from txhbase.protocol.idl import hbase
 
+# Every test but the Hypothesis ones runs with both skipper walks (conftest.py).
+use_both = pytest.mark.usefixtures("skipper_impl")
+
 PROTOCOLS = ["binary", "compact"]
 
 
@@ -18,11 +21,13 @@ def msgs(protocol, n=4):
             for i in range(n)]
 
 
+@use_both
 def test_frame():
     assert frame(b"abc") == b"\x00\x00\x00\x03abc"
     assert frame(b"") == b"\x00\x00\x00\x00"
 
 
+@use_both
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 @pytest.mark.parametrize("transport", ["buffered", "framed"])
 @pytest.mark.parametrize("chunk", [1, 2, 3, 7, 64, 10 ** 6])
@@ -37,6 +42,7 @@ def test_chunked(transport, protocol, chunk):
     assert dec.buffered == 0
 
 
+@use_both
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_framed_length_split_then_body(protocol):
     m = msgs(protocol, 1)[0]
@@ -47,11 +53,13 @@ def test_framed_length_split_then_body(protocol):
     assert dec.feed(frame(m)[4:]) == [m]
 
 
+@use_both
 def test_framed_without_validation_passes_opaque_payloads():
     dec = FramedDecoder(100, protocol=None)
     assert dec.feed(frame(b"xyz") + frame(b"")) == [b"xyz", b""]
 
 
+@use_both
 def test_framed_limit_checked_on_length_alone():
     dec = FramedDecoder(1000)
     with pytest.raises(MessageTooLarge, match="1001"):
@@ -60,6 +68,7 @@ def test_framed_limit_checked_on_length_alone():
         dec.feed(b"more")
 
 
+@use_both
 def test_buffered_limit():
     m = reply_bytes("getTableNames", 1, "buffered", "binary", success=[b"x" * 500])
     dec = BufferedDecoder(400)
@@ -68,6 +77,7 @@ def test_buffered_limit():
         dec.feed(m[30:40])
 
 
+@use_both
 def test_message_at_exact_limit_accepted():
     m = reply_bytes("getTableNames", 1, "buffered", "binary", success=[b"x" * 500])
     assert BufferedDecoder(len(m)).feed(m) == [m]
@@ -78,6 +88,7 @@ def test_message_at_exact_limit_accepted():
         FramedDecoder(len(m) - 1).feed(frame(m))
 
 
+@use_both
 def test_struct_message_with_every_result_kind():
     """Messages whose body is an exception result still split correctly."""
     ms = [message("createTable", REPLY, i, hbase.Hbase.createTable_result(
@@ -91,6 +102,7 @@ def test_struct_message_with_every_result_kind():
     assert out == ms
 
 
+@use_both
 def test_validation():
     assert DEFAULT_MAX_MESSAGE_SIZE == 256 * 1024 * 1024
     with pytest.raises(ValueError, match="transport"):
@@ -131,6 +143,7 @@ _HOSTILE = {
 }
 
 
+@use_both
 @pytest.mark.parametrize("case", sorted(_HOSTILE))
 def test_huge_declared_length_in_small_message(case):
     """Refused (framed) or waited for within the limit (buffered), never allocated."""

@@ -8,7 +8,9 @@ from thriftpy2.thrift import TPayload, TType, gen_init
 from tests.protocol.wire import CALL, REPLY, message
 from txhbase.errors import MessageTooLarge, ProtocolError
 from txhbase.protocol.idl import hbase
-from txhbase.protocol.skipper import MAX_DEPTH, BinarySkipper, CompactSkipper, make_skipper
+from txhbase.protocol.skipper import (
+    HAVE_ACCELERATOR, MAX_DEPTH, BinarySkipper, CompactSkipper, make_skipper,
+)
 
 PROTOCOLS = ["binary", "compact"]
 
@@ -95,19 +97,26 @@ def feed_all(skipper, data, sizes):
     return found
 
 
+# Every test but the Hypothesis ones (which draw the implementation themselves)
+# runs with both walks: see conftest.py.
+use_both = pytest.mark.usefixtures("skipper_impl")
+ACCELERATE = [False] + ([True] if HAVE_ACCELERATOR else [])
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(PROTOCOLS), st.lists(everything, min_size=1, max_size=3),
-       st.lists(st.integers(1, 200), min_size=1, max_size=10))
-def test_boundaries_any_chunking(protocol, objs, sizes):
+       st.lists(st.integers(1, 200), min_size=1, max_size=10), st.sampled_from(ACCELERATE))
+def test_boundaries_any_chunking(protocol, objs, sizes, accelerate):
     msgs = encode(protocol, objs)
     from txhbase.protocol.codec import make_codec
     for m in msgs:  # the bytes really carry the generated values
         obj = make_codec(protocol).decode(m, lambda n, t, s: EverythingArgs())[3]
         assert obj.x == objs[msgs.index(m)]
-    found = feed_all(make_skipper(protocol, 1 << 30), b"".join(msgs), sizes)
+    found = feed_all(make_skipper(protocol, 1 << 30, accelerate), b"".join(msgs), sizes)
     assert found == [len(m) for m in msgs]
 
 
+@use_both
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_complete_as_soon_as_last_byte_arrives(protocol):
     obj = Everything(bin=b"x" * 100, rows={b"k": hbase.TCell(value=b"v", timestamp=1)},
@@ -123,6 +132,7 @@ def test_complete_as_soon_as_last_byte_arrives(protocol):
     assert end == len(data)
 
 
+@use_both
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_work_is_linear(protocol, monkeypatch):
     """Feeding a large message byte by byte does not re-walk what was walked:
@@ -144,6 +154,7 @@ def test_work_is_linear(protocol, monkeypatch):
     assert end == len(data)
 
 
+@use_both
 def test_limits_and_errors_binary():
     sk = BinarySkipper(100)
     with pytest.raises(ProtocolError, match="version"):
@@ -171,6 +182,7 @@ def test_limits_and_errors_binary():
         sk.scan(bytearray(hdr + b"\x0b\x00\x01\x00\x00\x00\x5f" + b"x" * 90))
 
 
+@use_both
 def test_limits_and_errors_compact():
     sk = CompactSkipper(100)
     with pytest.raises(ProtocolError, match="protocol id"):
@@ -192,6 +204,7 @@ def test_limits_and_errors_compact():
             sk.scan(bytearray(hdr + body))
 
 
+@use_both
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_depth_limit(protocol):
     """Structs nested past MAX_DEPTH are refused rather than walked."""
@@ -204,8 +217,52 @@ def test_depth_limit(protocol):
         sk.scan(bytearray(data))
 
 
+@use_both
 def test_make_skipper_validates():
     with pytest.raises(ValueError, match="protocol"):
         make_skipper("json", 10)
     with pytest.raises(ValueError, match="max_message_size"):
         make_skipper("binary", 0)
+
+
+
+def _outcome(accelerate, data, sizes, limit):
+    """What a binary skipper makes of ``data`` fed in chunks: the message ends
+    found, then the error raised (type and text) or None."""
+    sk = BinarySkipper(limit, accelerate)
+    buf = bytearray()
+    found = []
+    pos = k = 0
+    try:
+        while pos < len(data):
+            n = sizes[k % len(sizes)]
+            k += 1
+            buf += data[pos:pos + n]
+            pos += n
+            while buf:
+                end = sk.scan(buf)
+                if end is None:
+                    break
+                found.append(end)
+                del buf[:end]
+                sk.reset()
+    except ProtocolError as e:
+        return found, (type(e), str(e)), None  # (the state after an error is unused)
+    return found, None, (sk.pos, sk.pending, sk.stack)
+
+
+@pytest.mark.skipif(not HAVE_ACCELERATOR, reason="the compiled walk is not built")
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(everything, min_size=1, max_size=2),
+       st.lists(st.tuples(st.integers(0, 10 ** 6), st.integers(0, 255)), max_size=4),
+       st.lists(st.integers(1, 300), min_size=1, max_size=5),
+       st.sampled_from([60, 1000, 1 << 30]))
+def test_compiled_walk_identical_on_damaged_input(objs, damage, sizes, limit):
+    """Valid messages with random bytes overwritten, truncated or not, in any
+    chunking and under any limit: the compiled walk and the pure-Python one
+    find the same ends, keep the same state, raise the same errors."""
+    data = bytearray(b"".join(encode("binary", objs)))
+    for where, byte in damage:
+        data[where % len(data)] = byte
+    data = bytes(data[:len(data) - damage[0][0] % 7]) if damage else bytes(data)
+    assert _outcome(True, data, sizes, limit) == _outcome(False, data, sizes, limit)

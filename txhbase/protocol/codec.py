@@ -9,27 +9,41 @@ one otherwise, and thriftpy2's ``TCompactProtocol`` for compact.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
-from thriftpy2.protocol.compact import TCompactProtocol
+from thriftpy2.protocol.compact import TCompactProtocol as _TCompactProtocol
 from thriftpy2.thrift import TApplicationException, TMessageType
-from thriftpy2.transport.memory import TMemoryBuffer
+from thriftpy2.transport.memory import TMemoryBuffer as _TMemoryBuffer
 
 from txhbase.errors import ProtocolError
+from txhbase.protocol.idl import hbase
 
+_BinaryProtocol: Any
+_BinaryBuffer: Any
 try:  # thriftpy2's Cython extensions; absent on some platforms
-    from thriftpy2.protocol.cybin import TCyBinaryProtocol as _BinaryProtocol
-    from thriftpy2.transport.memory import TCyMemoryBuffer as _BinaryBuffer
+    from thriftpy2.protocol import cybin as _cybin
+    from thriftpy2.transport import memory as _memory
+    _BinaryProtocol = getattr(_cybin, "TCyBinaryProtocol")
+    _BinaryBuffer = getattr(_memory, "TCyMemoryBuffer")
     HAVE_CYTHON = True
-except ImportError:  # pragma: no cover - exercised only without Cython
-    from thriftpy2.protocol.binary import TBinaryProtocol as _BinaryProtocol
-    _BinaryBuffer = TMemoryBuffer
+except (ImportError, AttributeError):  # pragma: no cover - exercised only without Cython
+    from thriftpy2.protocol.binary import TBinaryProtocol as _PyBinaryProtocol
+    _BinaryProtocol = _PyBinaryProtocol
+    _BinaryBuffer = _TMemoryBuffer
     HAVE_CYTHON = False
 
 __all__ = [
     "CALL", "REPLY", "EXCEPTION", "ONEWAY",
     "Codec", "BinaryCodec", "CompactCodec", "make_codec", "HAVE_CYTHON",
+    "METHODS", "MethodSpec", "method_table",
 ]
+
+# thriftpy2's pure-Python classes are untyped
+TCompactProtocol: Any = _TCompactProtocol
+TMemoryBuffer: Any = _TMemoryBuffer
+
+#: replies up to this size are decoded from the codec's reusable read buffer
+_REUSE_MAX = 1 << 20
 
 CALL = TMessageType.CALL
 REPLY = TMessageType.REPLY
@@ -56,6 +70,10 @@ class Codec:
     def _write_buffer(self) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _reader(self, data: bytes) -> Any:
+        """A protocol positioned at the start of ``data``."""
+        return self._protocol(self._read_buffer(data))
+
     def encode(self, name: str, mtype: int, seqid: int, obj: Any) -> bytes:
         """The bytes of one message whose body is the struct ``obj``."""
         buf = self._write_buffer()
@@ -63,7 +81,7 @@ class Codec:
         proto.write_message_begin(name, mtype, seqid)
         proto.write_struct(obj)
         proto.write_message_end()
-        return buf.getvalue()
+        return bytes(buf.getvalue())
 
     def decode(self, data: bytes, struct_for: StructFor) -> Tuple[str, int, int, Any]:
         """Decode one complete message: ``(name, mtype, seqid, struct)``.
@@ -72,7 +90,7 @@ class Codec:
         the header before the body is read. Malformed bytes raise
         ``ProtocolError``; whatever ``struct_for`` raises propagates as is.
         """
-        proto = self._protocol(self._read_buffer(data))
+        proto = self._reader(data)
         try:
             name, mtype, seqid = proto.read_message_begin()
         except Exception as e:
@@ -111,6 +129,16 @@ class BinaryCodec(Codec):
         # an encode runs to completion without yielding, so none overlap.
         self._wbuf = _BinaryBuffer()
         self._wproto = _BinaryProtocol(self._wbuf)
+        # ... and one reusable read buffer for replies up to _REUSE_MAX bytes
+        # (a larger one gets a buffer of its own, freed with it).
+        self._rbuf = _BinaryBuffer()
+        self._rproto = _BinaryProtocol(self._rbuf)
+
+    def _reader(self, data: bytes) -> Any:
+        if HAVE_CYTHON and len(data) <= _REUSE_MAX:
+            self._rbuf.setvalue(data)
+            return self._rproto
+        return _BinaryProtocol(_BinaryBuffer(data))
 
     def encode(self, name: str, mtype: int, seqid: int, obj: Any) -> bytes:
         """The bytes of one message whose body is the struct ``obj``."""
@@ -121,7 +149,7 @@ class BinaryCodec(Codec):
         try:
             proto.write_message_begin(name, mtype, seqid)
             proto.write_struct(obj)
-            return buf.getvalue()
+            return bytes(buf.getvalue())
         finally:
             buf.clean()
 
@@ -162,7 +190,9 @@ def application_exception(type_: int, message: Optional[str]) -> TApplicationExc
 
 
 class MethodSpec:
-    """What the protocol layer needs to know about one service method."""
+    """What the protocol layer needs to know about one service method: its
+    argument and result structs, argument names in field-id order, whether
+    it returns a value, and its declared exceptions."""
 
     __slots__ = ("name", "args_cls", "result_cls", "arg_names", "has_success",
                  "exceptions")
@@ -180,6 +210,11 @@ class MethodSpec:
             (rspec[fid][1], rspec[fid][2]) for fid in sorted(rspec) if fid != 0)
 
 
-def method_table(service: Any) -> dict:
+def method_table(service: Any) -> Dict[str, MethodSpec]:
     """``{name: MethodSpec}`` for every method of a thriftpy2 service."""
     return {name: MethodSpec(service, name) for name in service.thrift_services}
+
+
+#: Every method of the Hbase service, by name: the one table the client and
+#: the server protocols look methods up in.
+METHODS: Dict[str, MethodSpec] = method_table(hbase.Hbase)

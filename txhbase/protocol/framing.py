@@ -111,6 +111,7 @@ class FramedDecoder(_Decoder):
 
     def _validate(self, body: bytearray) -> None:
         sk = self._skipper
+        assert sk is not None
         sk.reset()
         end = sk.scan(body)  # MessageTooLarge for a declared length over the limit
         if end is None:

@@ -17,36 +17,9 @@ from typing import Any, Callable, Optional, Protocol, cast
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 
+from txhbase._clock import Clock, DelayedCall
+
 __all__ = ["Caller", "Clock", "DelayedCall", "Pinned", "ScannerHandle", "as_reactor_time"]
-
-
-class DelayedCall(Protocol):
-    """What txhbase uses of ``IDelayedCall``."""
-
-    def getTime(self) -> float:
-        """When the call runs (clock seconds)."""
-
-    def active(self) -> bool:
-        """True until it ran or was cancelled."""
-
-    def cancel(self) -> None:
-        """Do not run it."""
-
-
-class Clock(Protocol):
-    """What txhbase uses of ``IReactorTime`` (a reactor or ``task.Clock``).
-
-    A structural type, so the logic calls ``seconds``/``callLater`` checked
-    by mypy (``IReactorTime`` is a zope interface mypy cannot call without
-    a plugin); ``as_reactor_time`` hands it to Twisted APIs.
-    """
-
-    def seconds(self) -> float:
-        """Now, in seconds."""
-
-    def callLater(self, delay: float, callable: Callable[..., Any], *args: Any,
-                  **kw: Any) -> DelayedCall:
-        """Run ``callable(*args, **kw)`` in ``delay`` seconds."""
 
 
 def as_reactor_time(clock: Clock) -> IReactorTime:

@@ -35,7 +35,7 @@ from twisted.python.failure import Failure
 from twisted.web.client import Agent, HTTPConnectionPool
 from twisted.web.http_headers import Headers
 from twisted.web.iweb import IAgentEndpointFactory, IBodyProducer
-from zope.interface import implementer  # type: ignore[import-untyped]
+from zope.interface import implementer
 
 from txhbase.errors import (
     AuthenticationError,
@@ -47,7 +47,8 @@ from txhbase.errors import (
     TLSError,
     TxHBaseError,
 )
-from txhbase.protocol.client import METHODS, _check_timeout, convert_exception
+from txhbase._options import timeout_ms as _check_timeout
+from txhbase.protocol.client import METHODS, convert_exception
 from txhbase.protocol.codec import CALL, EXCEPTION, REPLY, BinaryCodec, MethodSpec
 from txhbase.protocol.framing import DEFAULT_MAX_MESSAGE_SIZE
 
@@ -761,8 +762,7 @@ def connect_http(reactor: Any, host: str, port: int, options: HTTPOptions, *,
     if connect_timeout is not None:
         def timed_out(_: Any, t: float) -> Failure:
             err = TimeoutError(f"connecting to {channel.where} timed out after "
-                               f"{connect_timeout} ms")
-            err.sent = False  # type: ignore[attr-defined]
+                               f"{connect_timeout} ms", sent=False)
             return Failure(err)  # type: ignore[no-untyped-call]
 
         d.addTimeout(connect_timeout / 1000.0, channel.clock, onTimeoutCancel=timed_out)

@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any, Optional, cast
 from twisted.internet import defer
 
 from txhbase.protocol.idl import hbase
-from txhbase.server.clock import Clock
+from txhbase._clock import Clock
 from txhbase.server.arguments import (
     Attributes, DeleteTarget, append_cells, check_row, check_table_name, check_ts, family_spec,
     increment_target, parse_column, selection, selection_families, split_mutations,

@@ -15,7 +15,7 @@ from typing import Any, Optional, Union
 from twisted.internet import defer
 
 from txhbase.protocol.idl import hbase
-from txhbase.server.clock import Clock, Timer
+from txhbase._clock import Clock, DelayedCall as Timer
 from txhbase.server import filters
 from txhbase.server.arguments import check_table_name, selection, selection_families
 from txhbase.server.errors import internal_error

@@ -108,7 +108,7 @@ def sasl_options(auth: Any, *, kerberos_service: Any = "hbase", kerberos_host: A
     """Check ``Connection``'s authentication arguments; None when ``auth`` is None.
 
     Raises TypeError / ValueError naming the argument, and ImportError when
-    ``auth='kerberos'`` but the ``gssapi`` package is missing.
+    ``auth='kerberos'`` but the system GSSAPI library (libgssapi_krb5) is missing.
     """
     if auth is None:
         return None

@@ -327,7 +327,11 @@ class Scanner:
         ``scannerClose`` now, even with a request in flight (the gateway
         answers requests of one connection in order).  Unless every row was
         already delivered, pending and later ``get_next()`` fail with
-        ``ConnectionLost``: the scan did not reach its end."""
+        ``ConnectionLost``: the scan did not reach its end.  A scan whose
+        every row is already fetched (the server said it ended, or ``limit``
+        was reached) is not cut: its buffered rows are still delivered."""
+        if self._server_done and self._state.pin is None:
+            return  # released its server scanner and its connection already
         if not self._closed and not self._finished:
             self._error = errors.ConnectionLost(
                 f"connection closed with close() during the scan of {self.table.name!r} "

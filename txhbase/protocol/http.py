@@ -15,10 +15,11 @@ handshake that fails, ``TLSError``) fails the call with ``ConnectionLost``
 reconnects or moves to its next gateway; a connection dropped mid-call fails
 that call with ``ConnectionLost`` (``sent=True``); 401/403 answers are
 ``AuthenticationError``; other non-200 answers are ``ServerError`` with
-``status``. With ``auth_headers`` (a ``HeaderProvider``: SPNEGO, see
-``txhbase.protocol.spnego``) every request carries headers made for it alone,
-and a 401 answer is retried once with fresh ones. Timeouts and ``cancel()`` abort the call's HTTP connection, as
-Twisted's client does for a request it cannot withdraw.
+``status``. Timeouts and ``cancel()`` abort the call's HTTP connection, as
+Twisted's client does for a request it cannot withdraw. With ``auth_headers``
+(a ``HeaderProvider``: SPNEGO, see ``txhbase.protocol.spnego``) every request
+carries headers made for it alone, and a 401 answer is retried once with
+fresh ones.
 """
 from __future__ import annotations
 

@@ -173,15 +173,19 @@ class Connection:
     :param slow_call_ms: calls slower than this are logged at WARNING.
     :param auth: None, or ``'kerberos'``: authenticate with SASL GSSAPI to
         a Kerberized gateway (``pip install 'txhbase[kerberos]'``); every
-        (re)connection authenticates anew. Credentials come from the
+        (re)connection authenticates anew. Over ``'http'``/``'https'``:
+        SPNEGO, a fresh ``Authorization: Negotiate`` token on every request.
+        Credentials come from the
         environment (``KRB5CCNAME`` ticket cache or ``KRB5_CLIENT_KTNAME``
         client keytab, ``KRB5_CONFIG``).
-    :param kerberos_service: the service part of the gateway's principal.
+    :param kerberos_service: the service part of the gateway's principal
+        (default ``'hbase'``; ``'HTTP'`` over HTTP(S), as in HBase's usual
+        ``hbase.thrift.spnego.principal`` ``HTTP/_HOST@REALM``).
     :param kerberos_host: the host part (default: the gateway's host name).
     :param kerberos_principal: the client principal (default: the one of the
         ticket cache or client keytab).
     :param qop: ``'auth'``, ``'auth-int'`` or ``'auth-conf'``: must be what
-        the gateway's ``hbase.thrift.security.qop`` says.
+        the gateway's ``hbase.thrift.security.qop`` says (sockets only).
     :param channel_factory: opens the wire to a gateway (see
         ``ChannelFactory``; default ``protocol.connect.open_channel``), e.g.
         ``txhbase.testing.MemoryGateway``'s in-memory one.
@@ -197,7 +201,7 @@ class Connection:
                  connect_timeout: Optional[float] = None,
                  max_message_size: Optional[int] = None,
                  slow_call_ms: Optional[float] = 1000.0,
-                 auth: Optional[str] = None, kerberos_service: str = "hbase",
+                 auth: Optional[str] = None, kerberos_service: Optional[str] = None,
                  kerberos_host: Optional[str] = None,
                  kerberos_principal: Optional[str] = None, qop: str = "auth",
                  http_path: str = "/", headers: Optional[Dict[str, str]] = None,

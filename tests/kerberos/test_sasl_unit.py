@@ -271,13 +271,13 @@ def test_options_are_checked_before_anything():
     with pytest.raises(ValueError, match="qop"):
         sasl_options("kerberos", qop="privacy")
     with pytest.raises(TypeError, match="kerberos_service"):
-        sasl_options("kerberos", kerberos_service=None)
+        sasl_options("kerberos", kerberos_service=1)
     with pytest.raises(ValueError, match="kerberos_principal"):
         sasl_options("kerberos", kerberos_principal="")
     with pytest.raises(ValueError, match="buffered"):
         sasl_options("kerberos", transport="framed")
     with pytest.raises(ValueError, match="SPNEGO"):
-        sasl_options("kerberos", transport="https")
+        sasl_options("kerberos", transport="https", qop="auth-conf")
 
 
 def test_connection_passes_kerberos_options():

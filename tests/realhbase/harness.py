@@ -846,10 +846,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--regionservers", type=int, default=2)
     parser.add_argument("--no-http", dest="http", action="store_false",
                         help="only the socket gateways (no HTTP/HTTPS)")
+    parser.add_argument("--kerberos", action="store_true",
+                        help="also a KDC and Kerberized gateways (SASL qop=auth-conf, "
+                             "SPNEGO over HTTPS): see tests/realhbase/kerberos.py")
     args = parser.parse_args(argv)
     print("resolving classpath...", flush=True)
     jars = resolve_classpath()
     cluster = Cluster(regionservers=args.regionservers, http_gateways=args.http)
+    if args.kerberos:
+        from tests.realhbase import kerberos
+
+        return kerberos.main(["auth-conf", "https"], cluster=cluster)
     try:
         cluster.start(classpath=jars)
     except HarnessError as e:

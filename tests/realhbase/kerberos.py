@@ -16,12 +16,13 @@ The gateway alone is Kerberized; the cluster stays insecure
 (``hbase.ipc.client.fallback-to-simple-auth-allowed``).
 
 An HTTP-mode gateway (``qop=None``) authenticates each request with SPNEGO
-(principal ``HTTP/localhost``); the client side of that is only prototyped
-(``txhbase._gss.spnego_token``), not yet wired into the HTTP transport.
+(principal ``HTTP/localhost``); with ``tls`` (the CA and keystore of
+``tls.py``) it serves HTTPS: SPNEGO + TLS, what a secured cluster runs.
 
-``python -m tests.realhbase.kerberos [auth auth-int auth-conf http]`` starts
-cluster, KDC and those gateways (default: all), prints the realm, the krb5.conf, the client keytab and the gateways, and
-stops on Ctrl-C.
+``python -m tests.realhbase.kerberos [auth auth-int auth-conf http https]``
+starts cluster, KDC and those gateways (default: all), prints the realm, the
+krb5.conf, the client keytab and the gateways, and stops on Ctrl-C
+(``python -m tests.realhbase.harness --kerberos``: ``auth-conf https``).
 """
 from __future__ import annotations
 
@@ -46,6 +47,7 @@ from tests.realhbase.harness import (
     free_port,
     resolve_classpath,
 )
+from tests.realhbase.tls import TlsFiles, make_tls
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 KDC_JAVA = os.path.join(HERE, "Kdc.java")
@@ -58,6 +60,8 @@ CLIENT_PRINCIPAL = "client"
 #: a second client, for "wrong principal" cases
 OTHER_PRINCIPAL = "other"
 QOPS = ("auth", "auth-int", "auth-conf")
+#: gateway names: a qop (socket, SASL), or HTTP mode with SPNEGO without / with TLS
+KINDS = (*QOPS, "http", "https")
 
 
 def _spawn(cmd: list[str], out: str, cwd: str) -> subprocess.Popen:
@@ -161,16 +165,21 @@ class KerberizedGateway:
     """One Kerberized Thrift1 gateway in front of ``cluster``.
 
     ``qop`` set: socket mode, SASL GSSAPI at that qop. ``qop=None``: HTTP mode
-    with SPNEGO (``Authorization: Negotiate``) on every request, no TLS.
+    with SPNEGO (``Authorization: Negotiate``) on every request; HTTPS with
+    ``tls`` (clients trust ``tls.ca_pem``).
     """
 
     def __init__(self, cluster: Any, kdc: Kdc, qop: Optional[str] = "auth-conf",
-                 host: str = "localhost") -> None:
+                 host: str = "localhost", tls: Optional[TlsFiles] = None) -> None:
         if qop is not None and qop not in QOPS:
             raise ValueError(f"qop must be None or one of {QOPS}, not {qop!r}")
+        if qop is not None and tls is not None:
+            raise ValueError("HBase serves TLS only in HTTP mode: tls needs qop=None")
         self.cluster = cluster
         self.kdc = kdc
         self.qop = qop
+        self.tls = tls
+        self.kind = qop or ("https" if tls else "http")
         self.host = host
         self.port = 0
         self.popen: Optional[subprocess.Popen] = None
@@ -206,6 +215,8 @@ class KerberizedGateway:
                 "hbase.thrift.spnego.principal": self.kdc.principal(HTTP_PRINCIPAL),
                 "hbase.thrift.spnego.keytab.file": self.kdc.keytab(HTTP_PRINCIPAL),
             })
+            if self.tls is not None:
+                props.update(self.tls.gateway_settings())
         with open(os.path.join(conf, "hbase-site.xml"), "w") as f:
             f.write(_site_xml(props))
         with open(os.path.join(conf, "core-site.xml"), "w") as f:
@@ -221,7 +232,7 @@ class KerberizedGateway:
             raise HarnessError("java is not on PATH")
         jars = jars or resolve_classpath()
         if not self.dir:
-            self.dir = tempfile.mkdtemp(prefix=f"txhbase-krbgw-{self.qop or 'http'}-")
+            self.dir = tempfile.mkdtemp(prefix=f"txhbase-krbgw-{self.kind}-")
         conf = self._write_conf()
         self.port = port or self.port or free_port()
         tmp = os.path.join(self.dir, "tmp")
@@ -246,7 +257,7 @@ class KerberizedGateway:
                                    + _tail(self.log) + _tail(out))
             try:
                 if self.qop is None:
-                    spnego_post(self.host, self.port)
+                    spnego_post(self.host, self.port, ca=self.tls and self.tls.ca_pem)
                 else:
                     sasl_ping(self.host, self.port, self.qop)
                 break
@@ -331,15 +342,27 @@ class KerberosSetup:
         os.environ.update(env)
         return self
 
+    def tls(self) -> TlsFiles:
+        """The CA and keystore for HTTPS: the cluster's, else one made for the KDC."""
+        tls = getattr(self.cluster, "tls", None)
+        if tls is None:
+            tls = self.cluster.tls = make_tls(os.path.join(self.kdc.dir, "tls"))
+        return tls
+
     def gateway(self, qop: Optional[str] = "auth-conf") -> KerberizedGateway:
-        """The running gateway at ``qop`` (None: HTTP mode with SPNEGO), started on first use."""
+        """The running gateway at ``qop`` (None or ``'http'``: HTTP mode with SPNEGO,
+        ``'https'``: the same over TLS), started on first use."""
         key = qop or "http"
+        if key not in KINDS:
+            raise ValueError(f"no Kerberized gateway {key!r}; have {KINDS}")
         for other, running in self.gateways.items():
             if other != key:  # one gateway JVM at a time: the box has 2 cores and a cluster
                 running.stop()
         gw = self.gateways.get(key)
         if gw is None:
-            gw = self.gateways[key] = KerberizedGateway(self.cluster, self.kdc, qop)
+            gw = self.gateways[key] = KerberizedGateway(
+                self.cluster, self.kdc, key if key in QOPS else None,
+                tls=self.tls() if key == "https" else None)
         if gw.popen is None or gw.popen.poll() is not None:
             gw.start()
         return gw
@@ -358,11 +381,11 @@ class KerberosSetup:
 
 
 def spnego_post(host: str, port: int, token: Optional[bytes] = None,
-                timeout: float = 5.0) -> tuple[int, dict[str, str], list]:
+                timeout: float = 5.0, ca: Optional[str] = None) -> tuple[int, dict[str, str], list]:
     """POST ``getTableNames()`` to an HTTP-mode gateway with ``Authorization: Negotiate``.
 
     ``token``: the SPNEGO token to send (None: a fresh one; ``b''``: no
-    header). Returns (status, headers, table names or []). Raises RuntimeError
+    header). ``ca``: HTTPS, trusting that PEM file. Returns (status, headers, table names or []). Raises RuntimeError
     for a non-200 answer when ``token`` is None (the readiness check), OSError
     when not reachable.
     """
@@ -382,7 +405,14 @@ def spnego_post(host: str, port: int, token: Optional[bytes] = None,
     headers = {"Content-Type": "application/x-thrift"}
     if token:
         headers["Authorization"] = "Negotiate " + base64.b64encode(token).decode()
-    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    conn: http.client.HTTPConnection
+    if ca is None:
+        conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    else:
+        import ssl
+
+        conn = http.client.HTTPSConnection(host, port, timeout=timeout,
+                                           context=ssl.create_default_context(cafile=ca))
     try:
         conn.request("POST", "/", call_bytes("getTableNames", 1, (), "buffered", "binary"),
                      headers)
@@ -402,30 +432,44 @@ def spnego_post(host: str, port: int, token: Optional[bytes] = None,
     return resp.status, got, list(result.success or [])
 
 
-def main(argv: Optional[list[str]] = None) -> int:
-    """Start cluster, KDC and one Kerberized gateway per qop given (default: all)."""
-    names = (argv if argv is not None else sys.argv[1:]) or [*QOPS, "http"]
-    qops = [None if q == "http" else q for q in names]
+def main(argv: Optional[list[str]] = None, cluster: Optional[Any] = None) -> int:
+    """Start cluster, KDC and one Kerberized gateway per kind given (default: all)."""
+    names = (argv if argv is not None else sys.argv[1:]) or list(KINDS)
+    unknown = [n for n in names if n not in KINDS]
+    if unknown:
+        print(f"unknown gateway {unknown[0]!r}; choose from {' '.join(KINDS)}", file=sys.stderr)
+        return 2
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     jars = resolve_classpath()
-    cluster = harness.Cluster()
+    cluster = cluster or harness.Cluster()
     kdc = Kdc()
     gateways: list[KerberizedGateway] = []
     try:
         cluster.start(classpath=jars)
         kdc.start(jars)
         os.environ.update(kdc.client_env())
-        for qop in qops:
-            gateways.append(KerberizedGateway(cluster, kdc, qop).start(jars))
+        for name in names:
+            tls = None
+            if name == "https":
+                tls = cluster.tls or make_tls(os.path.join(kdc.dir, "tls"))
+            gateways.append(KerberizedGateway(cluster, kdc, name if name in QOPS else None,
+                                              tls=tls).start(jars))
         print(f"realm {kdc.realm}, KDC 127.0.0.1:{kdc.port} "
               f"(up in {kdc.startup_seconds:.1f} s)")
         for k, v in kdc.client_env().items():
             print(f"  export {k}={v}")
         for (transport, protocol), port in cluster.ports.items():
             print(f"  plain {transport}/{protocol}: {cluster.host}:{port}")
+        print(f"  krb5.conf: {kdc.krb5_conf}")
+        print(f"  client keytab: {kdc.keytab(CLIENT_PRINCIPAL)} "
+              f"(principal {kdc.principal(CLIENT_PRINCIPAL)})")
         for gw in gateways:
-            what = f"qop={gw.qop}" if gw.qop else "HTTP + SPNEGO"
-            print(f"  {what}: {gw.host}:{gw.port} (up in {gw.startup_seconds:.1f} s)")
+            if gw.qop:
+                what = f"SASL qop={gw.qop}: {gw.host}:{gw.port}"
+            else:
+                what = (f"SPNEGO {gw.kind}://{gw.host}:{gw.port}/"
+                        + (f" (CA {gw.tls.ca_pem})" if gw.tls else ""))
+            print(f"  {what} (up in {gw.startup_seconds:.1f} s)")
         print("Ctrl-C to stop", flush=True)
         while True:
             time.sleep(1)

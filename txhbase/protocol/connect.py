@@ -21,6 +21,7 @@ from txhbase.protocol.channel import Channel
 from txhbase.protocol.client import HBaseClientProtocol
 from txhbase.protocol.http import HTTPOptions, connect_http, http_options
 from txhbase.protocol.sasl import SASLClientFactory, SaslOptions
+from txhbase.protocol.spnego import SpnegoAuth
 
 __all__ = ["Address", "HBaseClientFactory", "connect", "open_channel"]
 
@@ -134,7 +135,9 @@ def open_channel(reactor: Any, address: Address, *, transport: str = "buffered",
     Fires with the connected channel; fails with ``ConnectionLost``
     (``sent=False``) when the gateway cannot be reached, ``TimeoutError``
     (``sent=False``) after ``connect_timeout`` ms.  Raises ``TypeError`` /
-    ``ValueError`` for bad options, before any I/O.
+    ``ValueError`` for bad options, before any I/O. With ``sasl``, a socket
+    authenticates with SASL GSSAPI once, an HTTP(S) channel with SPNEGO on
+    every request (``txhbase.protocol.spnego``).
     """
     kind, where, port = address
     _options.transport(transport)
@@ -143,14 +146,15 @@ def open_channel(reactor: Any, address: Address, *, transport: str = "buffered",
     if transport in _options.HTTP_TRANSPORTS:
         if kind == "endpoint" or port is None:
             raise ValueError(f"endpoint strings do not apply to transport={transport!r}")
-        if sasl is not None:
-            raise ValueError(f"auth='kerberos' (SASL) does not apply to transport={transport!r}")
+        spnego = None
+        if sasl is not None:  # Kerberos over HTTP: SPNEGO, a fresh token per request
+            spnego = SpnegoAuth(reactor, sasl.service, sasl.host or where, sasl.principal)
         options = http or http_options(transport, protocol)
         assert options is not None  # an HTTP transport always has options
         d = connect_http(reactor, where, port, options,
                          timeout=_options.timeout_ms(timeout, "timeout"),
                          connect_timeout=_options.timeout_ms(connect_timeout, "connect_timeout"),
-                         max_message_size=size)
+                         max_message_size=size, auth_headers=spnego)
     elif kind == "endpoint":
         d = connect(reactor, endpoint=where, transport=transport, protocol=protocol,
                     timeout=timeout, connect_timeout=connect_timeout, max_message_size=size,

@@ -16,7 +16,10 @@ reconnects or moves to its next gateway; a connection dropped mid-call fails
 that call with ``ConnectionLost`` (``sent=True``); 401/403 answers are
 ``AuthenticationError``; other non-200 answers are ``ServerError`` with
 ``status``. Timeouts and ``cancel()`` abort the call's HTTP connection, as
-Twisted's client does for a request it cannot withdraw.
+Twisted's client does for a request it cannot withdraw. With ``auth_headers``
+(a ``HeaderProvider``: SPNEGO, see ``txhbase.protocol.spnego``) every request
+carries headers made for it alone, and a 401 answer is retried once with
+fresh ones.
 """
 from __future__ import annotations
 
@@ -52,7 +55,8 @@ from txhbase.protocol.client import METHODS, convert_exception
 from txhbase.protocol.codec import CALL, EXCEPTION, REPLY, BinaryCodec, MethodSpec
 from txhbase.protocol.framing import DEFAULT_MAX_MESSAGE_SIZE
 
-__all__ = ["HTTP_TRANSPORTS", "HTTPOptions", "HTTPChannel", "http_options", "connect_http"]
+__all__ = ["HTTP_TRANSPORTS", "HTTPOptions", "HTTPChannel", "HeaderProvider", "http_options",
+           "connect_http"]
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +71,11 @@ LINGER_SECONDS = 5.0
 #: Bytes of a non-200 answer's body kept in the error message.
 EXCERPT = 500
 CONTENT_TYPE = b"application/x-thrift"
+
+#: ``provider()`` -> Deferred of ``{name: value}`` (bytes) sent with one request
+#: only; called afresh for each request and again for its retry after a 401
+#: (SPNEGO tokens are single-use). It may fail with ``AuthenticationError``.
+HeaderProvider = Callable[[], "defer.Deferred[Mapping[bytes, bytes]]"]
 
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _RESERVED = {"content-length", "transfer-encoding", "host", "connection"}
@@ -466,14 +475,18 @@ class HTTPChannel:
     :param connect_timeout: bound on one TCP (and TLS) connection attempt, ms.
     :param max_message_size: the largest reply accepted, in bytes.
     :param clock: what timeouts are scheduled on (default ``reactor``).
+    :param auth_headers: per-request headers (see ``HeaderProvider``); a 401
+        answer is retried once with fresh ones.
     """
 
     def __init__(self, reactor: Any, host: str, port: int, options: HTTPOptions, *,
                  default_timeout: Optional[float] = None,
                  connect_timeout: Optional[float] = None,
                  max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-                 clock: Optional[IReactorTime] = None) -> None:
+                 clock: Optional[IReactorTime] = None,
+                 auth_headers: Optional[HeaderProvider] = None) -> None:
         self.reactor = reactor
+        self.auth_headers = auth_headers
         self.clock: Any = reactor if clock is None else clock
         self.host = host
         self.port = port
@@ -598,10 +611,40 @@ class HTTPChannel:
 
     def _start(self, call: _Call) -> None:
         self._active.add(call)
-        req = self._agent.request(b"POST", self.url, self._headers, _Body(call.body))
+        req = self._send(call, retry=True)
         call.request = req
-        req.addCallback(self._on_response, call)
         req.addBoth(self._finish, call)
+
+    def _send(self, call: _Call, retry: bool) -> "defer.Deferred[Any]":
+        """POST ``call``: with ``auth_headers``, under headers made for it, and
+        (``retry``) once more with fresh ones when the gateway answers 401."""
+        if self.auth_headers is None:
+            return self._post(None, call)
+        d = self.auth_headers()
+        d.addCallback(self._post, call)
+        if retry:
+            d.addErrback(self._renegotiate, call)
+        return d
+
+    def _post(self, extra: Optional[Mapping[bytes, bytes]], call: _Call) -> "defer.Deferred[Any]":
+        headers = self._headers
+        if extra:
+            headers = headers.copy()
+            for name, value in extra.items():
+                headers.setRawHeaders(name, [value])
+        req: "defer.Deferred[Any]" = self._agent.request(b"POST", self.url, headers,
+                                                         _Body(call.body))
+        return req.addCallback(self._on_response, call)
+
+    def _renegotiate(self, f: Failure, call: _Call) -> Any:
+        """A 401 answer: the gateway refused these credentials before running the
+        call (safe to resend); try once more with fresh headers."""
+        err = f.value
+        if (not isinstance(err, AuthenticationError) or err.status != 401
+                or call.cancelled or call.d.called):
+            return f
+        log.info("%s answered 401 to %s; authenticating again", self.where, call.spec.name)
+        return self._send(call, retry=False)
 
     def _on_response(self, response: Any, call: _Call) -> "defer.Deferred[Any]":
         code = response.code
@@ -738,13 +781,15 @@ class HTTPChannel:
 def connect_http(reactor: Any, host: str, port: int, options: HTTPOptions, *,
                  timeout: Optional[float] = None, connect_timeout: Optional[float] = None,
                  max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-                 clock: Optional[IReactorTime] = None) -> "defer.Deferred[Any]":
+                 clock: Optional[IReactorTime] = None,
+                 auth_headers: Optional[HeaderProvider] = None) -> "defer.Deferred[Any]":
     """Fire with an ``HTTPChannel`` once the gateway accepted a connection.
 
     The check opens (and closes) one connection, with its TLS handshake for
     https, so an unreachable gateway or an untrusted certificate fails here:
     ``ConnectionLost`` / ``TLSError`` (``sent=False``), or ``TimeoutError``
-    after ``connect_timeout`` ms.
+    after ``connect_timeout`` ms. ``auth_headers``: see ``HTTPChannel``; the
+    check sends no request, so credentials are first used by the first call.
     """
     if not isinstance(host, str) or not host:
         raise TypeError(f"host must be a non-empty str, not {host!r}")
@@ -757,7 +802,7 @@ def connect_http(reactor: Any, host: str, port: int, options: HTTPOptions, *,
     connect_timeout = _check_timeout(connect_timeout, "connect_timeout")
     channel = HTTPChannel(reactor, host, port, options, default_timeout=timeout,
                           connect_timeout=connect_timeout, max_message_size=max_message_size,
-                          clock=clock)
+                          clock=clock, auth_headers=auth_headers)
     d = channel.probe()
     if connect_timeout is not None:
         def timed_out(_: Any, t: float) -> Failure:

@@ -40,6 +40,7 @@ from twisted.python.failure import Failure
 from txhbase._gss import GSSContext, kerberos_context, require_gssapi
 from txhbase.errors import AuthenticationError, ConnectionLost, ProtocolError, TxHBaseError
 from txhbase.protocol.framing import DEFAULT_MAX_MESSAGE_SIZE
+from txhbase.protocol.spnego import DEFAULT_HTTP_SERVICE
 
 __all__ = [
     "AUTH_MECHANISMS", "QOPS", "SaslOptions", "sasl_options", "GSSAPIMechanism",
@@ -102,13 +103,16 @@ def _opt_str(value: Any, argname: str) -> Optional[str]:
     return value
 
 
-def sasl_options(auth: Any, *, kerberos_service: Any = "hbase", kerberos_host: Any = None,
+def sasl_options(auth: Any, *, kerberos_service: Any = None, kerberos_host: Any = None,
                  kerberos_principal: Any = None, qop: Any = "auth",
                  transport: str = "buffered") -> Optional[SaslOptions]:
     """Check ``Connection``'s authentication arguments; None when ``auth`` is None.
 
-    Raises TypeError / ValueError naming the argument, and ImportError when
-    ``auth='kerberos'`` but the system GSSAPI library (libgssapi_krb5) is missing.
+    ``transport='http'``/``'https'`` means SPNEGO (``txhbase.protocol.spnego``):
+    ``kerberos_service`` defaults to ``'HTTP'`` there (``'hbase'`` on sockets)
+    and ``qop`` does not apply. Raises TypeError / ValueError naming the
+    argument, and ImportError when ``auth='kerberos'`` but the
+    system GSSAPI library (libgssapi_krb5) is missing.
     """
     if auth is None:
         return None
@@ -120,15 +124,15 @@ def sasl_options(auth: Any, *, kerberos_service: Any = "hbase", kerberos_host: A
         raise TypeError(f"'qop' must be a str, not {type(qop).__name__}")
     if qop not in QOPS:
         raise ValueError(f"'qop' must be one of {', '.join(QOPS)}, not {qop!r}")
-    if transport in ("http", "https"):
-        raise ValueError(f"auth='kerberos' with transport={transport!r} (SPNEGO) is not "
-                         f"supported yet: use a socket gateway (transport='buffered')")
-    if transport != "buffered":
+    spnego = transport in ("http", "https")
+    if spnego and qop != "auth":
+        raise ValueError(f"'qop' applies to SASL on a socket gateway, not to SPNEGO over "
+                         f"transport={transport!r}: use transport='https' for privacy")
+    if not spnego and transport != "buffered":
         raise ValueError(f"auth='kerberos' needs transport='buffered' (HBase's SASL gateway "
-                         f"is buffered only), not {transport!r}")
-    service = _opt_str(kerberos_service, "kerberos_service")
-    if service is None:
-        raise TypeError("'kerberos_service' must be a str, not None")
+                         f"is buffered only) or 'http'/'https' (SPNEGO), not {transport!r}")
+    service = _opt_str(kerberos_service, "kerberos_service") or (
+        DEFAULT_HTTP_SERVICE if spnego else "hbase")
     host = _opt_str(kerberos_host, "kerberos_host")
     principal = _opt_str(kerberos_principal, "kerberos_principal")
     require_gssapi()

@@ -35,9 +35,7 @@ html_title = f"txhbase {release}"
 #: Public modules documented besides ``txhbase`` itself (its ``__all__``).
 #: A module not present in this checkout is left out rather than failing
 #: the build, so the reference follows the code as modules land or move.
-EXTRA_MODULES = ["txhbase.service", "txhbase.server", "txhbase.testing", "txhbase.pool"]
-#: Modules whose main classes ``txhbase`` re-exports: only these members here.
-ONLY_MEMBERS = {"txhbase.pool": ["PoolListener", "PoolStats", "PooledTable"]}
+EXTRA_MODULES = ["txhbase.service", "txhbase.server", "txhbase.testing"]
 
 
 def _api_modules(app, docname, source):  # type: ignore[no-untyped-def]
@@ -47,12 +45,7 @@ def _api_modules(app, docname, source):  # type: ignore[no-untyped-def]
     for name in EXTRA_MODULES:
         if importlib.util.find_spec(name) is None:
             continue
-        members = ""
-        if name in ONLY_MEMBERS:
-            module = importlib.import_module(name)
-            present = [m for m in ONLY_MEMBERS[name] if hasattr(module, m)]
-            members = f"   :members: {', '.join(present)}\n"
-        blocks.append(f"## `{name}`\n\n```{{eval-rst}}\n.. automodule:: {name}\n{members}```\n")
+        blocks.append(f"## `{name}`\n\n```{{eval-rst}}\n.. automodule:: {name}\n```\n")
     source[0] += "\n" + "\n".join(blocks)
 
 

@@ -19,7 +19,7 @@ from txhbase.batch import Batch
 from txhbase.errors import BatchError
 from txhbase.connection import Connection
 from txhbase.logconfig import configure_logging
-from txhbase.pool import ConnectionPool
+from txhbase.pool import ConnectionPool, PoolListener, PoolStats
 from txhbase.scanner import Scanner
 from txhbase.table import Table
 
@@ -34,6 +34,8 @@ __all__ = [
     "Connection",
     "ConnectionLost",
     "ConnectionPool",
+    "PoolListener",
+    "PoolStats",
     "HBaseIOError",
     "IllegalArgument",
     "MessageTooLarge",

@@ -19,6 +19,7 @@ for puts, a second increment for counters.
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 import pytest
 import pytest_twisted
@@ -35,7 +36,7 @@ UNKNOWN = b"nofamily:a"  # a family the table does not have
 COUNTER = b"cf1:n"
 
 
-async def open_table(gateway) -> tuple[txhbase.Connection, txhbase.Table]:
+async def open_table(gateway: Any) -> tuple[txhbase.Connection, txhbase.Table]:
     conn = txhbase.Connection(gateway.host, gateway.port, transport=gateway.transport,
                               protocol=gateway.protocol, timeout=30000)
     try:
@@ -63,7 +64,7 @@ async def counter(table: txhbase.Table, row: bytes) -> int:
 
 
 @pytest_twisted.ensureDeferred
-async def test_mutate_rows_applies_every_good_row_and_says_maybe_applied(gateway, row_prefix):
+async def test_mutate_rows_applies_every_good_row_and_says_maybe_applied(gateway: Any, row_prefix: bytes) -> None:
     conn, table = await open_table(gateway)
     try:
         before, bad, after = (row_prefix + k for k in (b"good-before", b"bad", b"good-after"))
@@ -89,7 +90,7 @@ async def test_mutate_rows_applies_every_good_row_and_says_maybe_applied(gateway
 
 
 @pytest_twisted.ensureDeferred
-async def test_one_row_error_applies_nothing_and_says_not_applied(gateway, row_prefix):
+async def test_one_row_error_applies_nothing_and_says_not_applied(gateway: Any, row_prefix: bytes) -> None:
     """One row's mutations are atomic: a one-row send the server refuses applied nothing."""
     conn, table = await open_table(gateway)
     try:
@@ -106,8 +107,8 @@ async def test_one_row_error_applies_nothing_and_says_not_applied(gateway, row_p
 
 @pytest.mark.parametrize("bad_kind", ["unknown-family", "not-a-counter"])
 @pytest_twisted.ensureDeferred
-async def test_increment_rows_applies_up_to_the_first_bad_increment(gateway, row_prefix,
-                                                                     bad_kind):
+async def test_increment_rows_applies_up_to_the_first_bad_increment(
+        gateway: Any, row_prefix: bytes, bad_kind: str) -> None:
     conn, table = await open_table(gateway)
     try:
         before, after = row_prefix + b"c-before", row_prefix + b"c-after"
@@ -145,7 +146,7 @@ async def test_increment_rows_applies_up_to_the_first_bad_increment(gateway, row
 
 
 @pytest_twisted.ensureDeferred
-async def test_requeue_repeats_applied_puts_harmlessly(gateway, row_prefix):
+async def test_requeue_repeats_applied_puts_harmlessly(gateway: Any, row_prefix: bytes) -> None:
     """Puts are idempotent: re-sending an applied row leaves the same value."""
     conn, table = await open_table(gateway)
     try:

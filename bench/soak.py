@@ -138,15 +138,17 @@ class Soak:
         self.counter_maybe = 0
         self.calls = collections.Counter()
         self.failed = collections.Counter()
+        self.failed_kinds: "collections.Counter[str]" = collections.Counter()  # (kind, error) -> n
+        self.samples: "list[str]" = []  # the first few failures, with their attempts
         self.latencies: list = []
         self.hung = 0
         self.kills = 0
         self.faults: collections.Counter = collections.Counter()
         self.scan_problems = 0
         self.running = True
-        self.all_down: list = []  # [start, end or None]: windows with every gateway killed
+        self.all_down: "list[list[Any]]" = []  # [start, end or None]: windows with every gateway killed
         self.unavailable_while_up = 0
-        self.burner: Optional[subprocess.Popen] = None
+        self.burner: "Optional[subprocess.Popen[bytes]]" = None
 
     # ----------------------------------------------------------------- processes
 
@@ -281,6 +283,8 @@ class Soak:
             op = rng.random()
             began = self.reactor.seconds()
             try:
+                kind = "put" if op < 0.45 else "row" if op < 0.80 else \
+                    "counter_inc" if op < 0.92 else "scan"
                 if op < 0.45:
                     key = b"w%02d-%06d" % (wid, n)
                     value = b"%d" % rng.randrange(10 ** 9)
@@ -315,8 +319,15 @@ class Soak:
                         self.scan_problems += 1
             except errors.TxHBaseError as exc:
                 self.failed[type(exc).__name__] += 1
-                if isinstance(exc, errors.AllServersUnavailable) \
-                        and not self.overlaps_all_down(began, self.reactor.seconds()):
+                all_down = self.overlaps_all_down(began, self.reactor.seconds())
+                where = "all killed" if all_down else "a gateway up"
+                self.failed_kinds[f"{kind} {type(exc).__name__} ({where})"] += 1
+                if len(self.samples) < 5:
+                    tries = [(a.server, type(a.error).__name__, round(a.at - began, 2))
+                             for a in getattr(exc, "attempts", ())]
+                    self.samples.append(f"{kind} after {self.reactor.seconds() - began:.2f} s "
+                                        f"({where}): {exc!r:.150} attempts {tries}")
+                if isinstance(exc, errors.AllServersUnavailable) and not all_down:
                     self.unavailable_while_up += 1
                 await self.sleep(0.05)
 
@@ -350,7 +361,7 @@ class Soak:
         if self.opts.pattern == "flap":
             # The setting: a growing down interval (1, 2, 4, 8 s) and a
             # retry budget in time longer than an all-killed window.
-            budget: dict = dict(max_retries=100, retry_timeout=self.opts.retry_timeout,
+            budget: "dict[str, Any]" = dict(max_retries=100, retry_timeout=self.opts.retry_timeout,
                                 down_interval=1.0, max_down_interval=8.0)
         else:
             budget = dict(max_retries=4, retry_timeout=self.opts.retry_timeout,
@@ -399,6 +410,9 @@ class Soak:
         print(f"every gateway killed: {len(self.all_down)} times, {down:.1f} s in all")
         print(f"calls made: {total} ({total / elapsed:.0f}/s)  by kind: {dict(self.calls)}")
         print(f"failed: {sum(self.failed.values())} {dict(self.failed)}")
+        print(f"failed by call: {dict(self.failed_kinds)}")
+        for sample in self.samples:
+            print("  e.g.", sample)
         print(f"AllServersUnavailable while a gateway accepted: {self.unavailable_while_up}")
         print(f"retried: {stats['retries']}  connections opened: {stats['opened']}  "
               f"gateway failures: {stats['failures']}")

@@ -139,7 +139,7 @@ class Soak:
         self.calls = collections.Counter()
         self.failed = collections.Counter()
         self.failed_kinds: "collections.Counter[str]" = collections.Counter()  # (kind, error) -> n
-        self.samples: "list[str]" = []  # the first few failures, with their attempts
+        self.samples: "list[str]" = []  # the first failure of each kind, with its attempts
         self.latencies: list = []
         self.hung = 0
         self.kills = 0
@@ -321,12 +321,13 @@ class Soak:
                 self.failed[type(exc).__name__] += 1
                 all_down = self.overlaps_all_down(began, self.reactor.seconds())
                 where = "all killed" if all_down else "a gateway up"
-                self.failed_kinds[f"{kind} {type(exc).__name__} ({where})"] += 1
-                if len(self.samples) < 5:
+                key = f"{kind} {type(exc).__name__} ({where})"
+                self.failed_kinds[key] += 1
+                if self.failed_kinds[key] == 1:  # one example of each
                     tries = [(a.server, type(a.error).__name__, round(a.at - began, 2))
                              for a in getattr(exc, "attempts", ())]
                     self.samples.append(f"{kind} after {self.reactor.seconds() - began:.2f} s "
-                                        f"({where}): {exc!r:.150} attempts {tries}")
+                                        f"({where}): {exc!r:.300} attempts {tries}")
                 if isinstance(exc, errors.AllServersUnavailable) and not all_down:
                     self.unavailable_while_up += 1
                 await self.sleep(0.05)

@@ -39,4 +39,5 @@ def test_short_flapping_soak_fails_no_call_while_a_gateway_accepts() -> None:
     assert figure(out, r"(\d+) SIGKILLs") >= 3, out
     assert figure(out, r"every gateway killed: (\d+) times") >= 1, out
     assert figure(out, r"AllServersUnavailable while a gateway accepted: (\d+)") == 0, out
+    assert figure(out, r"puts, reads and scans failed while a gateway accepted: (\d+)") == 0, out
     assert "CPU burner on" in out

@@ -30,7 +30,7 @@ pool's retry budget is a time (``--retry-timeout``) longer than an
 all-killed window, so no call needs to fail at all.
 
 Every loop is bounded: the workload by ``--seconds`` and ``--max-calls``,
-the chaos by ``--seconds`` and a turn count, a restart by 50 attempts.
+the chaos by ``--seconds`` and ``--turns``, a restart by 50 attempts.
 
 At the end every acknowledged put is read back from the backend directly;
 a put acknowledged but not readable with its value counts as **lost** (must be
@@ -246,7 +246,8 @@ class Soak:
         from twisted.internet import defer
 
         n = len(self.gateways)
-        for turn in range(1, int(self.opts.seconds * 20) + 2):  # bounded: >= 50 ms a turn
+        turns = self.opts.turns or int(self.opts.seconds * 20) + 1  # >= 50 ms a turn
+        for turn in range(1, turns + 1):
             await self.sleep(self.rng.uniform(0.05, self.opts.flap_up))
             if not self.running:
                 break
@@ -388,7 +389,10 @@ class Soak:
         chaos = self.flapper() if self.opts.pattern == "flap" else self.killer()
         killer = defer.ensureDeferred(chaos)
         workers = [defer.ensureDeferred(self.worker(i, table)) for i in range(self.opts.concurrency)]
-        await self.sleep(self.opts.seconds)
+        # Until --seconds have passed, or the flapping did its --turns.
+        deadline = self.reactor.seconds() + self.opts.seconds
+        while self.reactor.seconds() < deadline and not killer.called:
+            await self.sleep(min(0.1, max(0.0, deadline - self.reactor.seconds())))
         self.running = False
         await defer.gatherResults(workers)
         await killer
@@ -457,6 +461,8 @@ def parse(argv: Optional[list] = None) -> argparse.Namespace:
                    help="random kills and faults, or gateways killed and revived in turn")
     p.add_argument("--all-every", type=int, default=5,
                    help="flap: every Nth turn kills all gateways at once (0: never)")
+    p.add_argument("--turns", type=int, default=0,
+                   help="flap: stop after this many turns (0: run for --seconds)")
     p.add_argument("--flap-up", type=float, default=0.5,
                    help="flap: at most this many seconds with every gateway up between turns")
     p.add_argument("--burn", dest="burn", action="store_true", default=None,

@@ -16,6 +16,22 @@ others signal a gateway to cut its next reply mid-way (SIGUSR1) or to stall
 replies for longer than the call timeout (SIGUSR2); ``--no-faults`` keeps
 only the kills.
 
+``--pattern flap`` (issue 12 item 6) kills and revives the gateways in turn
+instead, each victim killed as soon as the previous one is back, so that at
+every moment one gateway accepts connections while every gateway is often
+still marked down; every ``--all-every``-th turn kills all of them at once
+and revives them together.  One core is kept busy by a CPU-bound process
+(``--burn``, on by default with this pattern).  A call that fails with
+``AllServersUnavailable`` although no all-killed window overlapped it counts
+as a **failure while a gateway was up** (must be 0); with this pattern no
+put, read or scan may fail while a gateway accepts either (counter
+increments whose reply was lost are not retried, and may fail).  With this pattern the
+pool's retry budget is a time (``--retry-timeout``) longer than an
+all-killed window, so no call needs to fail at all.
+
+Every loop is bounded: the workload by ``--seconds`` and ``--max-calls``,
+the chaos by ``--seconds`` and ``--turns``, a restart by 50 attempts.
+
 At the end every acknowledged put is read back from the backend directly;
 a put acknowledged but not readable with its value counts as **lost** (must be
 0).  Counters check that non-idempotent calls were never repeated: the final
@@ -25,8 +41,10 @@ increments that failed with ``maybe_applied=True``.
 Usage::
 
     python bench/soak.py --seconds 60 [--concurrency 16] [--seed 1]
+    python bench/soak.py --pattern flap --gateways 2 --seconds 60
 
-Exit status 0 when nothing was lost, no call hung, and the counter invariant held.
+Exit status 0 when nothing was lost, no call hung, the counter invariant held
+and no call failed with ``AllServersUnavailable`` while a gateway accepted.
 """
 from __future__ import annotations
 
@@ -36,6 +54,7 @@ import os
 import random
 import re
 import signal
+import subprocess
 import sys
 import time
 from typing import Any, Optional
@@ -121,12 +140,18 @@ class Soak:
         self.counter_maybe = 0
         self.calls = collections.Counter()
         self.failed = collections.Counter()
+        self.failed_kinds: "collections.Counter[str]" = collections.Counter()  # (kind, error) -> n
+        self.samples: "list[str]" = []  # the first failure of each kind, with its attempts
         self.latencies: list = []
         self.hung = 0
         self.kills = 0
         self.faults: collections.Counter = collections.Counter()
         self.scan_problems = 0
         self.running = True
+        self.all_down: "list[list[Any]]" = []  # [start, end or None]: windows with every gateway killed
+        self.unavailable_while_up = 0
+        self.retryable_failed_while_up = 0  # puts, reads, scans (retried, unlike counters)
+        self.burner: "Optional[subprocess.Popen[bytes]]" = None
 
     # ----------------------------------------------------------------- processes
 
@@ -153,6 +178,8 @@ class Soak:
                 await self.sleep(0.1)
                 continue
             self.gateways[i][0] = g
+            if self.all_down and self.all_down[-1][1] is None:
+                self.all_down[-1][1] = self.reactor.seconds()
             return
         raise RuntimeError(f"could not restart gateway on port {port}")
 
@@ -161,11 +188,21 @@ class Soak:
         self.gateways[i][0] = None
         g.transport.signalProcess("KILL")
         self.kills += 1
+        if all(p is None for p, _port in self.gateways):
+            self.all_down.append([self.reactor.seconds(), None])
         return g.ended
+
+    def overlaps_all_down(self, start: float, end: float) -> bool:
+        """True when every gateway was killed at some moment in [start, end]."""
+        return any(s <= end and (e is None or e >= start) for s, e in self.all_down)
 
     async def stop_all(self) -> None:
         from twisted.internet.error import ProcessExitedAlready
 
+        if self.burner is not None:
+            self.burner.kill()
+            self.burner.wait()
+            self.burner = None
         procs = [(g, "KILL") for g, _port in self.gateways if g is not None]
         if self.backend is not None:
             procs.append((self.backend, "TERM"))
@@ -203,6 +240,29 @@ class Soak:
                 self.gateways[i][0].transport.signalProcess(signal.SIGUSR2)
                 self.faults["stall"] += 1
 
+    async def flapper(self) -> None:
+        """Kill and revive the gateways in turn (one always accepts), and every
+        ``all_every``-th turn all of them at once."""
+        from twisted.internet import defer
+
+        n = len(self.gateways)
+        turns = self.opts.turns or int(self.opts.seconds * 20) + 1  # >= 50 ms a turn
+        for turn in range(1, turns + 1):
+            await self.sleep(self.rng.uniform(0.05, self.opts.flap_up))
+            if not self.running:
+                break
+            if self.opts.all_every and turn % self.opts.all_every == 0:
+                await defer.gatherResults([self.kill(i) for i in range(n)])
+                self.faults["all killed at once"] += 1
+                await self.sleep(self.rng.uniform(0.2, 0.6))
+                await defer.gatherResults([defer.ensureDeferred(self.restart(i))
+                                           for i in range(n)])
+            else:
+                # Revived gateways are still marked down when the next one dies.
+                await self.kill(turn % n)
+                await self.sleep(self.rng.uniform(0.1, 0.5))
+                await self.restart(turn % n)
+
     # ----------------------------------------------------------------- workload
 
     async def timed(self, kind: str, d: Any) -> Any:
@@ -222,10 +282,13 @@ class Soak:
         rng = random.Random(self.opts.seed * 1000 + wid)
         mine_acked: list = []
         n = 0
-        while self.running:
+        while self.running and sum(self.calls.values()) < self.opts.max_calls:
             n += 1
             op = rng.random()
+            began = self.reactor.seconds()
             try:
+                kind = "put" if op < 0.45 else "row" if op < 0.80 else \
+                    "counter_inc" if op < 0.92 else "scan"
                 if op < 0.45:
                     key = b"w%02d-%06d" % (wid, n)
                     value = b"%d" % rng.randrange(10 ** 9)
@@ -260,6 +323,19 @@ class Soak:
                         self.scan_problems += 1
             except errors.TxHBaseError as exc:
                 self.failed[type(exc).__name__] += 1
+                all_down = self.overlaps_all_down(began, self.reactor.seconds())
+                where = "all killed" if all_down else "a gateway up"
+                label = f"{kind} {type(exc).__name__} ({where})"
+                self.failed_kinds[label] += 1
+                if self.failed_kinds[label] == 1:  # one example of each
+                    tries = [(a.server, type(a.error).__name__, round(a.at - began, 2))
+                             for a in getattr(exc, "attempts", ())]
+                    self.samples.append(f"{kind} after {self.reactor.seconds() - began:.2f} s "
+                                        f"({where}): {exc!r:.300} attempts {tries}")
+                if isinstance(exc, errors.AllServersUnavailable) and not all_down:
+                    self.unavailable_while_up += 1
+                if kind != "counter_inc" and not all_down:
+                    self.retryable_failed_while_up += 1
                 await self.sleep(0.05)
 
     # ----------------------------------------------------------------- verification
@@ -289,24 +365,42 @@ class Soak:
                           protocol=self.opts.protocol, timeout=10000)
         await conn.create_table(TABLE, {"cf": {"max_versions": 1}})
         await conn.close()
+        if self.opts.pattern == "flap":
+            # The issue's setting: a growing down interval (1, 2, 4, 8 s) and a
+            # retry budget in time longer than an all-killed window.
+            budget: "dict[str, Any]" = dict(max_retries=100, retry_timeout=self.opts.retry_timeout,
+                                down_interval=1.0, max_down_interval=8.0)
+        else:
+            budget = dict(max_retries=4, retry_timeout=self.opts.retry_timeout,
+                          down_interval=0.5, max_down_interval=2.0)
         pool = ConnectionPool(self.opts.pool_size,
                               servers=[f"127.0.0.1:{port}" for _, port in self.gateways],
                               transport=self.opts.transport, protocol=self.opts.protocol,
-                              timeout=self.opts.timeout_ms, max_retries=4,
-                              retry_backoff=0.05, max_retry_backoff=0.5,
-                              down_interval=0.5, max_down_interval=2.0,
-                              reactor=self.reactor, random=self.rng.random)
+                              timeout=self.opts.timeout_ms, retry_backoff=0.05,
+                              max_retry_backoff=0.5, reactor=self.reactor,
+                              random=self.rng.random, **budget)
         table = pool.table(TABLE)
         from twisted.internet import defer
 
+        if self.opts.burn:
+            # One core kept busy by another process, as in the issue's run.
+            self.burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
         started = time.monotonic()
-        killer = defer.ensureDeferred(self.killer())
+        chaos = self.flapper() if self.opts.pattern == "flap" else self.killer()
+        killer = defer.ensureDeferred(chaos)
         workers = [defer.ensureDeferred(self.worker(i, table)) for i in range(self.opts.concurrency)]
-        await self.sleep(self.opts.seconds)
+        # Until --seconds have passed, or the flapping did its --turns.
+        deadline = self.reactor.seconds() + self.opts.seconds
+        while self.reactor.seconds() < deadline and not killer.called:
+            await self.sleep(min(0.1, max(0.0, deadline - self.reactor.seconds())))
         self.running = False
         await defer.gatherResults(workers)
         await killer
         elapsed = time.monotonic() - started
+        if self.burner is not None:
+            self.burner.kill()
+            self.burner.wait()
+            self.burner = None
         for i, (g, _port) in enumerate(self.gateways):
             if g is None:
                 await self.restart(i)
@@ -318,11 +412,20 @@ class Soak:
         total = sum(self.calls.values())
         lat = sorted(self.latencies) or [0.0]
         counter_ok = self.counter_acked <= result["counter"] <= self.counter_acked + self.counter_maybe
-        print(f"soak: {elapsed:.1f} s, {self.opts.gateways} gateways, {self.kills} SIGKILLs, "
-              f"other faults {dict(self.faults)}, "
-              f"concurrency {self.opts.concurrency}, pool size {self.opts.pool_size}")
+        down = sum((e or 0.0) - s for s, e in self.all_down)
+        print(f"soak: {elapsed:.1f} s, pattern {self.opts.pattern}, {self.opts.gateways} gateways, "
+              f"{self.kills} SIGKILLs, other faults {dict(self.faults)}, "
+              f"concurrency {self.opts.concurrency}, pool size {self.opts.pool_size}, "
+              f"CPU burner {'on' if self.opts.burn else 'off'}")
+        print(f"every gateway killed: {len(self.all_down)} times, {down:.1f} s in all")
         print(f"calls made: {total} ({total / elapsed:.0f}/s)  by kind: {dict(self.calls)}")
         print(f"failed: {sum(self.failed.values())} {dict(self.failed)}")
+        print(f"failed by call: {dict(self.failed_kinds)}")
+        for sample in self.samples:
+            print("  e.g.", sample)
+        print(f"AllServersUnavailable while a gateway accepted: {self.unavailable_while_up}")
+        print(f"puts, reads and scans failed while a gateway accepted: "
+              f"{self.retryable_failed_while_up}")
         print(f"retried: {stats['retries']}  connections opened: {stats['opened']}  "
               f"gateway failures: {stats['failures']}")
         print(f"latency p50 {lat[len(lat) // 2] * 1000:.1f} ms, p99 "
@@ -333,7 +436,11 @@ class Soak:
               f"maybe applied {self.counter_maybe}) -> {'ok' if counter_ok else 'VIOLATED'}")
         print(f"scans with duplicate, out-of-order or missing rows: {self.scan_problems}")
         ok = result["lost"] == 0 and counter_ok and self.hung == 0 and self.scan_problems == 0 \
-            and self.failed["read-mismatch"] == 0
+            and self.failed["read-mismatch"] == 0 and self.unavailable_while_up == 0
+        if self.opts.pattern == "flap":
+            # Only kills here (no cut or stalled replies): every retried call must survive
+            # while a gateway accepts; a counter's lost reply is not retried.
+            ok = ok and self.retryable_failed_while_up == 0
         print("RESULT:", "PASS" if ok else "FAIL")
         return 0 if ok else 1
 
@@ -350,6 +457,20 @@ def parse(argv: Optional[list] = None) -> argparse.Namespace:
     p.add_argument("--transport", choices=["buffered", "framed"], default="buffered")
     p.add_argument("--protocol", choices=["binary", "compact"], default="binary")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--pattern", choices=["random", "flap"], default="random",
+                   help="random kills and faults, or gateways killed and revived in turn")
+    p.add_argument("--all-every", type=int, default=5,
+                   help="flap: every Nth turn kills all gateways at once (0: never)")
+    p.add_argument("--turns", type=int, default=0,
+                   help="flap: stop after this many turns (0: run for --seconds)")
+    p.add_argument("--flap-up", type=float, default=0.5,
+                   help="flap: at most this many seconds with every gateway up between turns")
+    p.add_argument("--burn", dest="burn", action="store_true", default=None,
+                   help="keep one core busy with another process (default: with flap)")
+    p.add_argument("--no-burn", dest="burn", action="store_false")
+    p.add_argument("--retry-timeout", type=float, default=None,
+                   help="the pool's retry_timeout in seconds (default: 10 with flap, else none)")
+    p.add_argument("--max-calls", type=int, default=10 ** 7, help="stop after this many calls")
     p.add_argument("--no-faults", dest="faults", action="store_false",
                    help="only SIGKILL gateways (no replies cut mid-way, no stalls)")
     p.add_argument("--log-level", default="ERROR", help="txhbase log level (pool events at INFO)")
@@ -358,8 +479,17 @@ def parse(argv: Optional[list] = None) -> argparse.Namespace:
     opts = p.parse_args(argv)
     if opts.seconds <= 0 or opts.concurrency < 1 or opts.gateways < 1 or opts.pool_size < 1:
         p.error("--seconds, --concurrency, --gateways and --pool-size must be positive")
+    if opts.pattern == "flap" and opts.gateways < 2:
+        p.error("--pattern flap needs at least 2 gateways")
+    if opts.burn is None:
+        opts.burn = opts.pattern == "flap"
+    if opts.retry_timeout is None and opts.pattern == "flap":
+        opts.retry_timeout = 10.0
     # A call may use every attempt's timeout plus back-off waits.
-    opts.call_bound = 5 * (opts.timeout_ms / 1000.0 + 0.5) + 2.0
+    if opts.retry_timeout is not None:
+        opts.call_bound = opts.retry_timeout + opts.timeout_ms / 1000.0 + 2.0
+    else:
+        opts.call_bound = 5 * (opts.timeout_ms / 1000.0 + 0.5) + 2.0
     return opts
 
 

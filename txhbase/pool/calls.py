@@ -172,12 +172,22 @@ class CallRunner:
         return self._pin(_ScanBudget(self.clock.seconds()), _NOWHERE)
 
     def _pin(self, budget: "_ScanBudget", avoid: AbstractSet[str]) -> "defer.Deferred[Pinned]":
+        """A lease for a scan; finding no gateway that accepts a connection
+        counts against the scan's budget (down is a hint: probe again later)."""
         d = self.leases.lease(avoid, None)
 
         def got(rec: Pooled) -> Pinned:
             return PoolPin(self, rec, budget)
 
-        def failed(f: Failure) -> Failure:
+        def failed(f: Failure) -> Any:
+            if isinstance(f.value, AllServersUnavailable):
+                wait = self.policy.delay(budget.retries + 1)
+                if self.budget_left(budget.retries, budget.started, wait):
+                    budget.retries += 1
+                    self.stats.retries += 1
+                    later: "defer.Deferred[None]" = task.deferLater(
+                        as_reactor_time(self.clock), wait)
+                    return later.addCallback(lambda _: self._pin(budget, _NOWHERE))
             if f.value is not None:
                 _retry.annotate(f.value, budget.attempts, None)
             return f
@@ -206,6 +216,7 @@ class PoolPin:
         self._budget = budget
         self._bad = False
         self._address = rec.server.address
+        self._scanner: Optional[ScannerHandle] = None
 
     @property
     def address(self) -> str:
@@ -252,11 +263,16 @@ class PoolPin:
         budget.retries += 1
         runner.stats.retries += 1
         d: "defer.Deferred[None]" = task.deferLater(as_reactor_time(runner.clock), delay)
-        return d.addCallback(lambda _: runner._pin(budget, {self._address}))
+        avoid = {self._address}
+        return d.addCallback(lambda _: runner._pin(budget, avoid))
 
     def release(self, bad: bool = False) -> None:
         """Give the connection back (closed rather than reused if ``bad``)."""
         rec, self._rec = self._rec, None
+        if rec is not None and self._scanner is not None:
+            scanners = getattr(rec.conn, "live_scanners", None)
+            if scanners is not None:
+                scanners.discard(self._scanner)
         if rec is not None and rec.leased:
             self._runner.leases.checkin(rec, bad or self._bad)
 
@@ -266,6 +282,7 @@ class PoolPin:
         track = getattr(rec.conn, "track", None) if rec is not None else None
         if track is not None:
             track(scanner)
+            self._scanner = scanner
 
     def abandon(self, scanner_id: Optional[int]) -> None:
         """GC of an unclosed scanner: close its server scanner, then close the

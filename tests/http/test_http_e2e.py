@@ -1,6 +1,6 @@
 """The client end to end over HTTP and HTTPS: the embedded gateway in HTTP
-mode always, real HBase's HTTP/HTTPS gateways when the harness provides them
-(see conftest.py). Each test works under its own row prefix of one table."""
+mode always, real HBase's HTTP/HTTPS gateways (the harness's) with the hbase
+backend (see conftest.py). Each test works under its own row prefix of one table."""
 from __future__ import annotations
 
 import pytest
@@ -15,7 +15,7 @@ _ready: set = set()
 
 
 def connection(gw, **kwargs) -> txhbase.Connection:
-    return txhbase.Connection(gw.host, gw.port, **gw.kwargs(**kwargs))
+    return txhbase.Connection(gw.host, gw.port, **{"timeout": 30000, **gw.wire, **kwargs})
 
 
 async def table(conn: txhbase.Connection, gw) -> txhbase.Table:

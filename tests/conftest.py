@@ -6,8 +6,9 @@ wire combinations HBase's gateways offer: buffered/binary (the default
 http and https (binary; the embedded HTTPS server has a throwaway CA, real
 HBase's the harness's ``keytool`` CA). Tests reach it with
 ``Connection(gw.host, gw.port, **gw.wire)``. A test that cannot hold over
-HTTP says so with ``@pytest.mark.socket_only("why")``. ``sync_gateway``
-(blocking clients: happybase, thriftpy2) has the socket wires only.
+HTTP says so with ``@pytest.mark.socket_only("why")``; tests/protocol (the
+socket protocol layer itself) and ``sync_gateway`` (blocking clients:
+happybase, thriftpy2) have the socket wires only.
 
 Backends: ``embedded`` (txhbase.server, in-process) always; ``hbase`` (a real
 HBase from Maven Central, see tests/realhbase/) when selected with
@@ -110,10 +111,22 @@ def pytest_runtest_setup(item):
         pytest.skip(f"not over HTTP: {reason}")
 
 
+#: Test directories whose ``gateway`` tests exercise the socket protocol layer
+#: itself (txhbase.protocol.connect's HBaseClientProtocol): socket wires only.
+SOCKET_LEVEL_DIRS = ("protocol",)
+
+
+def _gateway_wires(metafunc) -> list[tuple[str, str]]:
+    here = os.path.dirname(os.path.abspath(__file__))
+    rel = os.path.relpath(str(metafunc.definition.path), here)
+    return SOCKET_WIRES if rel.split(os.sep)[0] in SOCKET_LEVEL_DIRS else WIRES
+
+
 def pytest_generate_tests(metafunc):
     backends = selected_backends(metafunc.config)
-    for name, wires in (("gateway", WIRES), ("sync_gateway", SOCKET_WIRES)):
+    for name in ("gateway", "sync_gateway"):
         if name in metafunc.fixturenames:
+            wires = _gateway_wires(metafunc) if name == "gateway" else SOCKET_WIRES
             params = [(b, t, p) for b in backends for (t, p) in wires]
             metafunc.parametrize(name, params, ids=[f"{b}-{t}-{p}" for b, t, p in params],
                                  indirect=True, scope="session")

@@ -32,8 +32,7 @@ _ready: set = set()
 
 
 def connection(gateway: Any) -> txhbase.Connection:
-    return txhbase.Connection(gateway.host, gateway.port, transport=gateway.transport,
-                              protocol=gateway.protocol, timeout=60000)
+    return txhbase.Connection(gateway.host, gateway.port, **gateway.wire, timeout=60000)
 
 
 def value(key: bytes) -> bytes:

@@ -54,7 +54,7 @@ async def test_scan_across_connections_and_batches(http_gateway, row_prefix):
         t = await table(conn, http_gateway)
         b = t.batch(batch_size=7)
         for i in range(25):
-            b.put(row_prefix + b"%02d" % i, {b"cf:a": b"%d" % i})
+            await b.put(row_prefix + b"%02d" % i, {b"cf:a": b"%d" % i})
         await b.send()
         scans = [t.scan(row_prefix=row_prefix, batch_size=4) for _ in range(3)]
         got = await defer.gatherResults(

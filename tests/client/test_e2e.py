@@ -23,9 +23,8 @@ _ready: set = set()
 
 
 def connection(gateway, **kwargs) -> txhbase.Connection:
-    return txhbase.Connection(gateway.host, gateway.port, transport=gateway.transport,
-                              protocol=gateway.protocol, timeout=kwargs.pop("timeout", 30000),
-                              **kwargs)
+    return txhbase.Connection(gateway.host, gateway.port, **gateway.wire,
+                              timeout=kwargs.pop("timeout", 30000), **kwargs)
 
 
 async def shared_table(conn: txhbase.Connection, gateway) -> txhbase.Table:
@@ -71,7 +70,7 @@ async def no_open_scanners(gateway):
 def drop_server_connections(gateway) -> None:
     """Make the embedded server close every client connection (like HBase's idle close)."""
     for p in list(gateway.server._factory.connections):
-        p.transport.loseConnection()
+        p.close()
 
 
 async def fill(table, prefix: bytes, n: int, cols: int = 1) -> list:
@@ -379,6 +378,7 @@ async def test_unordered_scanners_follow_regions(gateway):
 
 # ---------------------------------------------------------------- resilience
 
+@pytest.mark.socket_only("HTTP reconnects per request: `connected` says nothing")
 @pytest_twisted.ensureDeferred
 async def test_reconnect_after_server_side_close(gateway, row_prefix):
     if gateway.server is None:
@@ -526,6 +526,7 @@ def _closed_port() -> int:
     return port
 
 
+@pytest.mark.socket_only("endpoint strings (tcp:...) are socket transports")
 @pytest_twisted.ensureDeferred
 async def test_host_list_and_endpoint_string(gateway, row_prefix):
     dead = f"127.0.0.1:{_closed_port()}"

@@ -1,6 +1,6 @@
 """The client end to end over HTTP and HTTPS: the embedded gateway in HTTP
-mode always, real HBase's HTTP/HTTPS gateways when the harness provides them
-(see conftest.py). Each test works under its own row prefix of one table."""
+mode always, real HBase's HTTP/HTTPS gateways (the harness's) with the hbase
+backend (see conftest.py). Each test works under its own row prefix of one table."""
 from __future__ import annotations
 
 import pytest
@@ -15,7 +15,7 @@ _ready: set = set()
 
 
 def connection(gw, **kwargs) -> txhbase.Connection:
-    return txhbase.Connection(gw.host, gw.port, **gw.kwargs(**kwargs))
+    return txhbase.Connection(gw.host, gw.port, **{"timeout": 30000, **gw.wire, **kwargs})
 
 
 async def table(conn: txhbase.Connection, gw) -> txhbase.Table:
@@ -54,7 +54,7 @@ async def test_scan_across_connections_and_batches(http_gateway, row_prefix):
         t = await table(conn, http_gateway)
         b = t.batch(batch_size=7)
         for i in range(25):
-            b.put(row_prefix + b"%02d" % i, {b"cf:a": b"%d" % i})
+            await b.put(row_prefix + b"%02d" % i, {b"cf:a": b"%d" % i})
         await b.send()
         scans = [t.scan(row_prefix=row_prefix, batch_size=4) for _ in range(3)]
         got = await defer.gatherResults(

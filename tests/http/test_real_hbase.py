@@ -2,9 +2,9 @@
 reaches HBase as the effective user (the master logs ``ugi=USER via REAL``
 for the gateway's connections), a gateway without proxy-user support refuses
 ``doAs`` (HTTP 500), and the real HTTPS gateway refuses an untrusted
-certificate. The gateways come from the harness (see conftest.py:
-``cluster.http_gateway(scheme)``; the master's log at
-``cluster.logs_dir/master.log``)."""
+certificate. The gateways are the harness's (tests/conftest.py:
+``hbase_http_gateway``, ``hbase_https_gateway``, GatewayInfo), the master's
+log is ``real_hbase.logs_dir/master.log``."""
 from __future__ import annotations
 
 import os
@@ -17,27 +17,15 @@ from twisted.internet import reactor, task
 import txhbase
 from txhbase import errors
 
-from tests.conftest import selected_backends
-
-
-@pytest.fixture(scope="module")
-def cluster(request):
-    if "hbase" not in selected_backends(request.config):
-        pytest.skip("needs the real HBase backend")
-    c = request.getfixturevalue("real_hbase")
-    if getattr(c, "http_gateway", None) is None:
-        pytest.skip("the real-HBase harness provides no HTTP gateways yet")
-    return c
-
 
 @pytest_twisted.ensureDeferred
-async def test_proxy_user_reaches_hbase_as_the_effective_user(cluster):
-    host, port, ca = cluster.http_gateway("https")
+async def test_proxy_user_reaches_hbase_as_the_effective_user(hbase_https_gateway, real_hbase):
+    g = hbase_https_gateway
     user = "txhbase_" + uuid.uuid4().hex[:8]
-    async with txhbase.Connection(host, port, transport="https", tls_ca=ca, proxy_user=user,
-                                  timeout=30000) as conn:
+    async with txhbase.Connection(g.host, g.port, transport="https", tls_ca=g.ca_file,
+                                  proxy_user=user, timeout=30000) as conn:
         await conn.tables()
-    log = os.path.join(cluster.logs_dir, "master.log")
+    log = os.path.join(real_hbase.logs_dir, "master.log")
     for _ in range(100):  # the log line is written asynchronously
         with open(log, errors="replace") as f:
             if f"ugi={user} (auth:SIMPLE) via " in f.read():
@@ -47,9 +35,9 @@ async def test_proxy_user_reaches_hbase_as_the_effective_user(cluster):
 
 
 @pytest_twisted.ensureDeferred
-async def test_doas_without_proxy_user_support_is_a_server_error(cluster):
-    host, port, _ = cluster.http_gateway("http")
-    async with txhbase.Connection(host, port, transport="http", proxy_user="someone",
+async def test_doas_without_proxy_user_support_is_a_server_error(hbase_http_gateway):
+    g = hbase_http_gateway
+    async with txhbase.Connection(g.host, g.port, transport="http", proxy_user="someone",
                                   timeout=30000) as conn:
         with pytest.raises(errors.ServerError) as e:
             await conn.tables()
@@ -57,8 +45,9 @@ async def test_doas_without_proxy_user_support_is_a_server_error(cluster):
 
 
 @pytest_twisted.ensureDeferred
-async def test_real_gateway_refuses_an_untrusted_certificate(cluster, other_pki):
-    host, port, _ = cluster.http_gateway("https")
-    conn = txhbase.Connection(host, port, transport="https", tls_ca=other_pki.ca, timeout=30000)
+async def test_real_gateway_refuses_an_untrusted_certificate(hbase_https_gateway, other_pki):
+    g = hbase_https_gateway
+    conn = txhbase.Connection(g.host, g.port, transport="https", tls_ca=other_pki.ca,
+                              timeout=30000)
     with pytest.raises(errors.TLSError, match="certificate"):
         await conn.tables()

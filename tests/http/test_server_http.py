@@ -137,3 +137,31 @@ def test_sample_starts_its_own_http_server(tmp_path):
                           "http"], capture_output=True, text=True, timeout=120, cwd=tmp_path,
                          env=dict(os.environ, PYTHONPATH=ROOT))
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+@pytest_twisted.ensureDeferred
+async def test_https_server_closing_idle_connections_is_seen_by_the_client(pki):
+    """close() (stop(), idle close) must reach a TLS client: with the channel
+    still registered as its transport's producer, TLS sent no close_notify, the
+    connection stayed open but dead, and the next call timed out."""
+    import txhbase
+    from twisted.internet import task
+    from txhbase import server as embedded
+
+    server = embedded.listen(0, transport="https", tls_cert=pki.server_cert,
+                             tls_key=pki.server_key)
+    try:
+        async with txhbase.Connection("127.0.0.1", server.port, transport="https",
+                                      tls_ca=pki.ca, timeout=5000) as conn:
+            await conn.tables()
+            assert server._factory.connections
+            for p in list(server._factory.connections):
+                p.close()
+            for _ in range(100):
+                if not server._factory.connections:
+                    break
+                await task.deferLater(reactor, 0.01, lambda: None)
+            assert not server._factory.connections  # closed: the client answered close_notify
+            assert await conn.tables() == []  # a new connection, no error
+    finally:
+        await server.stop()

@@ -14,6 +14,10 @@ The same comparison runs on a pre-split table as well
 created through the harness's Java Admin with split keys between each
 sequence's rows (regions on both region servers), the embedded server's with
 ``--split``; and ``getTableRegions`` must have the same shape on both.
+
+Over HTTP, as a smoke (``TXHBASE_DIFF_HTTP_EXAMPLES`` sequences, default
+30): thriftpy2's HTTP client POSTs the same calls to real HBase's HTTP-mode
+gateway and to an embedded server started with ``--transport http``.
 """
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ from tests.realhbase import harness
 
 EXAMPLES = int(os.environ.get("TXHBASE_DIFF_EXAMPLES", "400"))
 SPLIT_EXAMPLES = int(os.environ.get("TXHBASE_DIFF_SPLIT_EXAMPLES", "40"))
+HTTP_EXAMPLES = int(os.environ.get("TXHBASE_DIFF_HTTP_EXAMPLES", "30"))
 #: row prefixes (and so split keys) of the pre-split run; a few spare for replays
 SPLIT_PLAN = diff.SplitPlan(SPLIT_EXAMPLES + 5)
 
@@ -173,5 +178,55 @@ def test_embedded_matches_real_hbase_on_a_presplit_table(split_backends):
         div = diff.compare(reference, candidate, seq, prefix=SPLIT_PLAN.next())
         assert div is None, ("embedded server diverges from HBase on a pre-split table:\n"
                              + div.describe())
+
+    run()
+
+
+def _http_client(host: str, port: int, path: str, timeout_ms: int):
+    """thriftpy2's blocking HTTP client of the ``Hbase`` service (binary, one POST a call)."""
+    from thriftpy2.http import make_client
+    from thriftpy2.protocol import TBinaryProtocolFactory
+
+    from txhbase.protocol.idl import hbase
+
+    return make_client(hbase.Hbase, host, port, path=path, scheme="http",
+                       proto_factory=TBinaryProtocolFactory(), timeout=timeout_ms)
+
+
+@pytest.fixture(scope="module")
+def http_backends(request):
+    """(reference, candidate): real HBase's HTTP gateway and an embedded server
+    in HTTP mode, each through thriftpy2's HTTP client (rows under fresh prefixes
+    of the shared differential table)."""
+    if "hbase" not in selected_backends(request.config):
+        pytest.skip("the hbase backend is not selected")
+    g = request.getfixturevalue("hbase_http_gateway")
+    proc, eport = start_embedded_subprocess("http", "binary")
+    reference = diff.Backend("hbase", lambda: _http_client(g.host, g.port, g.path, 90000))
+    candidate = diff.Backend("embedded", lambda: _http_client("127.0.0.1", eport, "/", 30000))
+    try:
+        for backend in (reference, candidate):
+            backend.reconnect()
+            diff.ensure_table(backend.client)
+        yield reference, candidate
+    finally:
+        reference.close()
+        candidate.close()
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except Exception:
+            proc.kill()
+
+
+def test_embedded_matches_real_hbase_over_http(http_backends):
+    reference, candidate = http_backends
+
+    @settings(max_examples=HTTP_EXAMPLES, derandomize=True, database=None, deadline=None,
+              phases=["generate"], suppress_health_check=list(HealthCheck))
+    @given(seq=diff.sequences)
+    def run(seq):
+        div = diff.compare(reference, candidate, seq)
+        assert div is None, "embedded server over HTTP diverges from HBase:\n" + div.describe()
 
     run()

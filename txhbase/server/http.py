@@ -167,6 +167,9 @@ class _TrackedHTTP(http.HTTPChannel):
         """Drop this client connection (``RunningServer.stop()``)."""
         transport: Any = self.transport
         if transport is not None:
+            # the channel is its transport's producer: while registered, TLS
+            # sends no close_notify and the client's next request hangs
+            transport.unregisterProducer()
             transport.loseConnection()
 
 

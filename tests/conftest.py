@@ -97,8 +97,6 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "hbase_only: needs the real HBase backend")
     config.addinivalue_line("markers", "socket_only(reason, wires=('http', 'https')): skipped "
                             "on those wires of ``gateway``, for the reason given")
-    config.addinivalue_line("markers", "http_known_gap(reason): a known bug on the HTTP(S) "
-                            "wires of ``gateway``: xfail there (not strict)")
 
 
 def _gateway_transport(item) -> Optional[str]:
@@ -107,15 +105,6 @@ def _gateway_transport(item) -> Optional[str]:
         return None
     transport: str = callspec.params["gateway"][1]
     return transport
-
-
-def pytest_collection_modifyitems(config, items):
-    """``http_known_gap(reason)``: a known client bug over HTTP(S), expected to
-    fail there (not strict: it does not fail every run) until it is fixed."""
-    for item in items:
-        mark = item.get_closest_marker("http_known_gap")
-        if mark is not None and _gateway_transport(item) in ("http", "https"):
-            item.add_marker(pytest.mark.xfail(reason=mark.args[0], strict=False))
 
 
 def pytest_runtest_setup(item):

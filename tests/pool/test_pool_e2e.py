@@ -234,7 +234,6 @@ async def test_corrupt_and_stalled_replies_are_retried_elsewhere(gateway, proxie
         await pool.close()
 
 
-@pytest.mark.http_known_gap("pool over HTTP: a gateway killed under a scan cuts it")
 @pytest.mark.backend
 @pytest_twisted.ensureDeferred
 async def test_scan_survives_gateway_kill_rows_exactly_once(gateway, proxies, row_prefix):
@@ -328,7 +327,6 @@ async def test_truncated_reply_append_and_check_and_put_not_repeated(gateway, pr
         await pool.close()
 
 
-@pytest.mark.http_known_gap("pool over HTTP: a gateway killed under a scan cuts it")
 @pytest.mark.backend
 @pytest_twisted.ensureDeferred
 async def test_unordered_scanners_cover_range_once_across_a_reset(gateway, proxies, row_prefix):
@@ -492,7 +490,6 @@ async def test_64_concurrent_rows_pipeline_on_2_connections(gateway, row_prefix)
         await proxy.stop()
 
 
-@pytest.mark.http_known_gap("pool over HTTP: a gateway killed under a scan cuts it")
 @pytest.mark.backend
 @pytest_twisted.ensureDeferred
 async def test_two_gateways_killed_and_revived_in_turn_fail_no_call(gateway, proxies, row_prefix):

@@ -521,38 +521,58 @@ class Connection:
         """
         if timeout is not None:
             timeout = _validate.timeout(timeout)
-        effective = timeout if timeout is not None else self.timeout
         started = self.reactor.seconds()
-        attempt = [0]
+        self._in_flight += 1
+        proto = self._proto
+        if proto is not None and proto.connected and not self._closed:
+            # The hot path: the channel is live, so the call is written now and
+            # one callback (_answered) does the rest; no Deferred in between.
+            try:
+                d = proto.call(name, *args, timeout=timeout)
+            except Exception:
+                d = defer.fail()
+            return d.addBoth(self._answered, name, args, timeout, started, True)
+        # Connecting first: a failure to get a channel is final (not re-sent).
+        sent = [False]
 
         def send(proto: Channel) -> "defer.Deferred[Any]":
-            attempt[0] += 1
+            sent[0] = True
             return proto.call(name, *args, timeout=timeout)
 
-        def retry_unsent(f: Failure) -> Any:
-            exc = f.value
-            if (attempt[0] == 1 and isinstance(exc, ConnectionLost) and exc.sent is False
+        d = self._get_proto(timeout if timeout is not None else self.timeout)
+        d.addCallback(send)
+        return d.addBoth(lambda result: self._answered(result, name, args, timeout, started,
+                                                       sent[0]))
+
+    @staticmethod
+    def _send(proto: Channel, name: str, args: Tuple[Any, ...],
+              timeout: Optional[float]) -> "defer.Deferred[Any]":
+        return proto.call(name, *args, timeout=timeout)
+
+    def _answered(self, result: Any, name: str, args: Tuple[Any, ...],
+                  timeout: Optional[float], started: float, first: bool) -> Any:
+        """The one callback between a channel's reply and the caller: re-send
+        a first attempt the channel never wrote (``ConnectionLost(sent=False)``:
+        the connection was found closed) on a fresh connection, else count the
+        call done and log it if it was slow."""
+        if first and type(result) is Failure:
+            exc = result.value
+            if (isinstance(exc, ConnectionLost) and exc.sent is False
                     and not self._closed):
                 log.debug("%s: connection found closed before sending; reconnecting", name)
-                return self._get_proto(effective).addCallback(send)
-            return f
-
-        def done(result: Any) -> Any:
-            self._in_flight -= 1
-            if not self._in_flight and self._idle_waiters:
-                self._now_idle()
+                d = self._get_proto(timeout if timeout is not None else self.timeout)
+                d.addCallback(self._send, name, args, timeout)
+                return d.addBoth(self._answered, name, args, timeout, started, False)
+        self._in_flight -= 1
+        if not self._in_flight and self._idle_waiters:
+            self._now_idle()
+        slow = self.slow_call_ms
+        if slow is not None:
             now = self.reactor.seconds()
             elapsed_ms = (now - started) * 1000.0
-            if self.slow_call_ms is not None and elapsed_ms >= self.slow_call_ms:
+            if elapsed_ms >= slow:
                 self._log_slow(name, elapsed_ms, now)
-            return result
-
-        d = self._get_proto(effective)
-        self._in_flight += 1
-        d.addCallback(send)
-        d.addErrback(retry_unsent)
-        d.addBoth(done)
-        return d
+        return result
 
     def pin(self) -> "defer.Deferred[Pinned]":
         """Fire with this Connection: its calls all go to one gateway."""

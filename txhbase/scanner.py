@@ -266,9 +266,17 @@ class Scanner:
         ``AllServersUnavailable`` from a pool, or ``CancelledError`` when this
         Deferred is cancelled (no row is lost: it goes to the next call).
         """
+        buf = self._buffer
+        if buf and not self._waiters and self._error is None:
+            # A row is buffered and nobody is ahead: an already-fired
+            # Deferred, no reactor turn and no _pump.
+            item = buf.popleft()
+            self._delivered += 1
+            self._after_handout()
+            return defer.succeed(item)
         if self._error is not None:
             return defer.fail(self._error)
-        if self._finished and not self._buffer:
+        if self._finished and not buf:
             return defer.succeed(None)
         d: "defer.Deferred[Optional[Row]]" = defer.Deferred(self._cancel_waiter)
         self._waiters.append(d)
@@ -284,9 +292,16 @@ class Scanner:
         may be mixed with ``get_next()`` (calls are served in order). Fails
         as ``get_next()`` does.
         """
+        buf = self._buffer
+        if buf and not self._waiters and self._error is None:
+            items = list(buf)
+            buf.clear()
+            self._delivered += len(items)
+            self._after_handout()
+            return defer.succeed(items)
         if self._error is not None:
             return defer.fail(self._error)
-        if self._finished and not self._buffer:
+        if self._finished and not buf:
             return defer.succeed([])
         d: "defer.Deferred[List[Row]]" = defer.Deferred(self._cancel_waiter)
         d._txhbase_batch = True  # type: ignore[attr-defined]
@@ -374,6 +389,16 @@ class Scanner:
             self._waiters.remove(d)
         except ValueError:
             pass
+
+    def _after_handout(self) -> None:
+        """Rows were handed out straight from the buffer (no waiter): do what
+        ``_pump`` would do next, i.e. read ahead once less than a batch is
+        buffered, and mark the scan finished once its last row is out."""
+        if not self._buffer:
+            self._pump()
+        elif (self._fetching is None and not self._server_done
+              and len(self._buffer) < self.spec.batch_size):
+            self._maybe_fetch()
 
     def _pump(self) -> None:
         """Hand buffered rows to waiters, end the scan, or fetch more."""
@@ -471,6 +496,24 @@ class Scanner:
         self._resumes = 0  # a scannerGetList answered: the scan made progress
         if not results:
             self._server_done = True
+        elif (self._skip_key is None and spec.row_prefix is None and not spec.sorted_columns
+              and spec.scan_batching is None):
+            # The usual scan: every row is delivered whole, as it came; one
+            # comprehension per batch (``_convert.make_row``'s shape).
+            if spec.include_timestamp:
+                self._buffer.extend([
+                    (r.row, {c: (cell.value, cell.timestamp) for c, cell in r.columns.items()}
+                     if r.columns else {}) for r in results])
+            else:
+                self._buffer.extend([
+                    (r.row, {c: cell.value for c, cell in r.columns.items()}
+                     if r.columns else {}) for r in results])
+            self._fetched += len(results)
+            key = results[-1].row
+            if key != self._last_key:
+                self._last_key = key
+                self._last_cols = set()  # only read with scan_batching
+            results = []
         for r in results:
             key = r.row
             if spec.row_prefix is not None and not key.startswith(spec.row_prefix):

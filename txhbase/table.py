@@ -85,7 +85,8 @@ class Table:
             row = _validate.to_bytes(row, "row")
         cols = None if columns is None else _validate.columns(columns)
         ts = None if timestamp is None else _validate.timestamp(timestamp)
-        _validate.flags(include_timestamp=include_timestamp)
+        if include_timestamp is not False and include_timestamp is not True:
+            _validate.boolean(include_timestamp, "include_timestamp")
         if timeout is not None:
             timeout = _validate.timeout(timeout)
         if ts is None:

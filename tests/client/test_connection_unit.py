@@ -440,3 +440,81 @@ def failure_of(d):
     d.addErrback(lambda f: out.append(f.value))
     assert out, "Deferred has not failed"
     return out[0]
+
+
+# ------------------------------------------------------------------ the live-channel fast path
+
+def test_call_on_a_live_channel_is_written_at_once_and_errors_propagate(fc, clock):
+    conn = make(clock, "h", 1)
+    conn.open()
+    p = fc.succeed()
+    d = conn.call("getTableNames")
+    assert len(p.calls) == 1 and conn.pending == 1  # written synchronously
+    p.calls[0][3].errback(errors.HBaseIOError("no such table", False))
+    exc = failure_of(d)
+    assert isinstance(exc, errors.HBaseIOError) and str(exc) == "no such table"
+    assert conn.pending == 0
+
+
+def test_channel_raising_on_a_live_channel_fails_the_deferred(fc, clock):
+    conn = make(clock, "h", 1)
+    conn.open()
+    p = fc.succeed()
+
+    def bad(name, *args, timeout=None):
+        raise TypeError("getTableNames(): cannot encode arguments")
+
+    p.call = bad
+    exc = failure_of(conn.call("getTableNames"))
+    assert isinstance(exc, TypeError) and conn.pending == 0
+    assert len(fc.attempts) == 1  # not re-sent: only a lost connection is
+
+
+def test_unsent_call_is_resent_only_once(fc, clock):
+    conn = make(clock, "h", 1)
+    conn.open()
+    p1 = fc.succeed()
+
+    def refusing(p):
+        def refuse(name, *args, timeout=None):
+            p.connected = False  # it died; the loss was not yet seen
+            return defer.fail(errors.ConnectionLost("not connected", sent=False))
+        return refuse
+
+    p1.call = refusing(p1)
+    d = conn.tables()
+    p2 = fc.succeed()
+    p2.calls[0][3].errback(errors.ConnectionLost("not connected", sent=False))
+    exc = failure_of(d)
+    assert isinstance(exc, errors.ConnectionLost) and exc.sent is False
+    assert len(fc.attempts) == 2 and conn.pending == 0
+
+
+def test_failing_to_connect_is_not_resent(fc, clock):
+    conn = make(clock, "h", 1)
+    d = conn.tables()
+    fc.refuse()
+    exc = failure_of(d)
+    assert isinstance(exc, errors.ConnectionLost) and exc.sent is False
+    assert len(fc.attempts) == 1 and conn.pending == 0
+
+
+def test_slow_resent_call_is_logged_once_with_its_whole_time(fc, clock, caplog):
+    conn = make(clock, "h", 1, slow_call_ms=50)
+    conn.open()
+    p1 = fc.succeed()
+
+    def refuse(name, *args, timeout=None):
+        p1.connected = False
+        return defer.fail(errors.ConnectionLost("not connected", sent=False))
+
+    p1.call = refuse
+    d = conn.tables()
+    clock.advance(0.03)
+    p2 = fc.succeed()
+    clock.advance(0.03)
+    with caplog.at_level(logging.WARNING, logger="txhbase.connection"):
+        p2.answer([b"t"])
+    assert result_of(d) == [b"t"]
+    slow = [r.getMessage() for r in caplog.records if "slow call" in r.getMessage()]
+    assert slow == [f"slow call: getTableNames on {conn.address} took 60 ms"]

@@ -399,3 +399,82 @@ def test_next_batch_ends_with_empty_list_on_close(conn, table):
     d = s.next_batch()
     s.close()
     assert result_of(d) == []
+
+
+# ------------------------------------------------------------------ buffered rows (fast path)
+
+def test_get_next_on_a_buffered_row_fires_synchronously(conn, table):
+    s = table.scan(batch_size=3)
+    s.get_next()
+    conn.answer("scannerOpenWithScan", 1)
+    conn.answer("scannerGetList", rows(b"a", b"b", b"c"))
+    conn.answer("scannerGetList", rows(b"d", b"e", b"f"))  # read-ahead
+    asked = len(conn.calls)
+    d = s.get_next()
+    assert d.called and result_of(d) == (b"b", {b"cf:a": b"vb"})
+    assert len(conn.calls) == asked  # still >= one batch buffered: no request
+    assert result_of(s.get_next())[0] == b"c"
+    assert len(conn.calls) == asked
+    assert result_of(s.get_next())[0] == b"d"
+    # Less than a batch left: the read-ahead request goes out.
+    assert [c.name for c in conn.pending()] == ["scannerGetList"]
+    assert s.delivered == 4
+
+
+def test_consumer_reading_inside_the_callback_is_not_recursive(conn, table):
+    s = table.scan(batch_size=5000)
+    got = []
+
+    @defer.inlineCallbacks
+    def consume():
+        while True:
+            item = yield s.get_next()
+            if item is None:
+                return
+            got.append(item[0])
+
+    done = consume()
+    conn.answer("scannerOpenWithScan", 1)
+    keys = [b"%05d" % i for i in range(5000)]  # deeper than the recursion limit
+    conn.answer("scannerGetList", rows(*keys))
+    assert got == keys
+    conn.answer("scannerGetList", [])
+    conn.answer("scannerClose")
+    assert result_of(done) is None and s.exhausted
+
+
+def test_last_buffered_row_marks_the_scan_exhausted(conn, table):
+    s = table.scan(batch_size=2, limit=2)
+    s.get_next()
+    conn.answer("scannerOpenWithScan", 1)
+    conn.answer("scannerGetList", rows(b"a", b"b"))
+    conn.answer("scannerClose")
+    assert not s.exhausted
+    assert result_of(s.get_next())[0] == b"b"
+    assert s.exhausted and conn.pending() == []
+    assert result_of(s.get_next()) is None
+
+
+def test_error_after_buffered_rows_still_propagates(conn, table):
+    s = table.scan(batch_size=2)
+    s.get_next()
+    conn.answer("scannerOpenWithScan", 1)
+    conn.answer("scannerGetList", rows(b"a", b"b"))
+    conn.fail("scannerGetList", errors.TimeoutError("slow", sent=True))  # read-ahead
+    with pytest.raises(errors.TimeoutError):
+        result_of(s.get_next())
+    with pytest.raises(errors.TimeoutError):
+        result_of(s.next_batch())
+
+
+def test_next_batch_on_buffered_rows_fires_synchronously(conn, table):
+    s = table.scan(batch_size=2, include_timestamp=True)
+    s.get_next()
+    conn.answer("scannerOpenWithScan", 1)
+    conn.answer("scannerGetList", rows(b"a", b"b"))
+    conn.answer("scannerGetList", rows(b"c", b"d"))
+    d = s.next_batch()
+    assert d.called
+    assert result_of(d) == [(k, {b"cf:a": (b"v" + k, 1)}) for k in (b"b", b"c", b"d")]
+    assert [c.name for c in conn.pending()] == ["scannerGetList"]
+    assert s.delivered == 4

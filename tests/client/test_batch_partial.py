@@ -37,8 +37,7 @@ COUNTER = b"cf1:n"
 
 
 async def open_table(gateway: Any) -> tuple[txhbase.Connection, txhbase.Table]:
-    conn = txhbase.Connection(gateway.host, gateway.port, transport=gateway.transport,
-                              protocol=gateway.protocol, timeout=30000)
+    conn = txhbase.Connection(gateway.host, gateway.port, timeout=30000, **gateway.wire)
     try:
         await conn.create_table(SHARED_TABLE, SHARED_FAMILIES)
     except errors.AlreadyExists:

@@ -90,7 +90,10 @@ class Batch:
     at once (with None), or, when the mutation made the buffer reach
     ``batch_size``, when that automatic send has finished (failing with
     ``BatchError``).  ``async with table.batch() as b:`` sends on exit;
-    ``table.run_batch(func)`` is the ``@inlineCallbacks`` equivalent.
+    ``table.run_batch(func)`` is the ``@inlineCallbacks`` equivalent.  Both
+    also wait for every automatic send still in flight and fail with the
+    first ``BatchError`` of any of them, so a failed automatic send is never
+    lost, even when the Deferred of the ``put`` that triggered it was ignored.
     """
 
     def __init__(self, table: "Table", timestamp: Optional[int] = None,
@@ -113,6 +116,7 @@ class Batch:
         self._wal = _validate.boolean(wal, "wal")
         self._timeout = _validate.timeout(timeout)
         self._families: Optional[List[bytes]] = None
+        self._auto_sends: "List[defer.Deferred[None]]" = []
         self._reset()
 
     def __repr__(self) -> str:
@@ -155,9 +159,7 @@ class Batch:
         else:
             buffered.extend(muts)
         self._count += len(muts)
-        if self._batch_size and self._count >= self._batch_size:
-            return self.send()
-        return defer.succeed(None)
+        return self._maybe_send()
 
     def delete(self, row: Union[bytes, str], columns: Optional[List[Any]] = None,
                wal: Optional[bool] = None) -> "defer.Deferred[None]":
@@ -195,9 +197,36 @@ class Batch:
         return self.counter_inc(row, column, -value)
 
     def _maybe_send(self) -> "defer.Deferred[None]":
-        if self._batch_size and self._count >= self._batch_size:
-            return self.send()
-        return defer.succeed(None)
+        """The automatic send once ``batch_size`` is reached: kept until the
+        batch is left (``_settle``), the caller gets a copy of its outcome."""
+        if not (self._batch_size and self._count >= self._batch_size):
+            return defer.succeed(None)
+        sent = self.send()
+        self._auto_sends.append(sent)
+        copy: "defer.Deferred[None]" = defer.Deferred()
+
+        def forward(result: Any) -> Any:
+            if isinstance(result, Failure):
+                copy.errback(result)
+            else:
+                copy.callback(None)
+            return result
+
+        sent.addBoth(forward)
+        return copy
+
+    def _settle(self, final: "defer.Deferred[None]") -> "defer.Deferred[None]":
+        """``final`` (the closing send) and every automatic send in flight;
+        fails with the first failure among them (automatic sends first)."""
+        sends, self._auto_sends = self._auto_sends + [final], []
+        gathered = defer.gatherResults(sends, consumeErrors=True)
+
+        def unwrap(f: Failure) -> Failure:
+            first = f.value
+            sub = getattr(first, "subFailure", None)
+            return sub if isinstance(sub, Failure) else f
+
+        return gathered.addCallbacks(lambda _: None, unwrap)
 
     # ------------------------------------------------------------ sending
 
@@ -299,13 +328,13 @@ class Batch:
         d = defer.maybeDeferred(func, self, *args, **kwargs)
 
         def ok(result: Any) -> Any:
-            return self.send().addCallback(lambda _: result)
+            return self._settle(self.send()).addCallback(lambda _: result)
 
         def failed(f: Failure) -> Any:
             if self._transaction:
                 self._reset()
-                return f
-            return self.send().addCallback(lambda _: f)
+                return self._settle(defer.succeed(None)).addCallback(lambda _: f)
+            return self._settle(self.send()).addCallback(lambda _: f)
 
         return d.addCallbacks(ok, failed)
 
@@ -315,5 +344,6 @@ class Batch:
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         if self._transaction and exc_type is not None:
             self._reset()
+            await self._settle(defer.succeed(None))
             return
-        await self.send()
+        await self._settle(self.send())

@@ -22,8 +22,9 @@ from txhbase import _convert, _options, _retry, _validate
 from txhbase.caller import Clock, Pinned, ScannerHandle, as_reactor_time
 from txhbase.errors import ConnectionLost, TimeoutError
 from txhbase.protocol.channel import Channel
+from txhbase._address import DEFAULT_HOST, DEFAULT_PORT, describe, parse_addresses
 from txhbase.protocol.connect import Address, open_channel
-from txhbase.protocol.http import DEFAULT_HTTP_CONNECTIONS, http_options
+from txhbase.protocol.http_options import DEFAULT_HTTP_CONNECTIONS, http_options
 from txhbase.protocol.sasl import sasl_options
 from txhbase.table import Table
 
@@ -34,11 +35,6 @@ log = logging.getLogger(__name__)
 COMPAT_MODES = ("0.90", "0.92", "0.94", "0.96", "0.98")
 TRANSPORTS = _options.TRANSPORTS
 PROTOCOLS = _options.PROTOCOLS
-DEFAULT_HOST = "localhost"
-DEFAULT_PORT = 9090
-_ENDPOINT_TYPES = ("tcp:", "tcp6:", "unix:", "tls:", "ssl:")
-
-
 def prefixed_name(name: Any, prefix: Optional[bytes], separator: bytes,
                   argname: str = "name") -> bytes:
     """A table name with HappyBase's ``table_prefix`` applied (one home for it)."""
@@ -56,76 +52,6 @@ def check_compat(compat: Any) -> str:
         raise ValueError(f"'compat' must be one of {', '.join(COMPAT_MODES)}, "
                          f"not {compat!r}")
     return compat
-
-
-def _split_host_port(text: str, default_port: int, argname: str) -> Tuple[str, int]:
-    """``'host:port'``, ``'[v6]:port'`` or ``'host'`` -> (host, port)."""
-    host, port_text = text, None
-    if text.startswith("["):
-        end = text.find("]")
-        if end < 0:
-            raise ValueError(f"'{argname}': bad address {text!r}")
-        host = text[1:end]
-        rest = text[end + 1:]
-        if rest.startswith(":"):
-            port_text = rest[1:]
-        elif rest:
-            raise ValueError(f"'{argname}': bad address {text!r}")
-    elif text.count(":") == 1:
-        host, port_text = text.split(":")
-    if not host:
-        raise ValueError(f"'{argname}': empty host in {text!r}")
-    if port_text is None:
-        return host, default_port
-    try:
-        port = int(port_text)
-    except ValueError:
-        raise ValueError(f"'{argname}': bad port in {text!r}") from None
-    if not 0 < port < 65536:
-        raise ValueError(f"'{argname}': port out of range in {text!r}")
-    return host, port
-
-
-def parse_addresses(host: Any, port: Any) -> List[Address]:
-    """Normalise Connection's ``host``/``port`` into a list of addresses."""
-    if port is None:
-        port = DEFAULT_PORT
-    if isinstance(port, bool) or not isinstance(port, int):
-        raise TypeError(f"'port' must be an int, not {type(port).__name__}")
-    if not 0 < port < 65536:
-        raise ValueError(f"'port' must be in 1..65535, not {port}")
-    if host is None:
-        host = DEFAULT_HOST
-    if isinstance(host, bytes):
-        host = host.decode("ascii")
-    if isinstance(host, str):
-        if not host:
-            raise ValueError("'host' must not be empty")
-        if "=" in host or host.startswith(_ENDPOINT_TYPES):
-            return [("endpoint", host, None)]
-        h, p = _split_host_port(host, port, "host")
-        return [("tcp", h, p)]
-    if isinstance(host, (list, tuple)):
-        if not host:
-            raise ValueError("'host' must list at least one address")
-        out: List[Address] = []
-        for i, item in enumerate(host):
-            if isinstance(item, (list, tuple)) and len(item) == 2:
-                h, p = item
-                out.extend(parse_addresses(h, p))
-            elif isinstance(item, (str, bytes)):
-                out.extend(parse_addresses(item, port))
-            else:
-                raise TypeError(f"'host[{i}]' must be a 'host:port' str, "
-                                f"not {type(item).__name__}")
-        return out
-    raise TypeError(f"'host' must be a str or a list of 'host:port' str, "
-                    f"not {type(host).__name__}")
-
-
-def _describe(addr: Address) -> str:
-    kind, where, port = addr
-    return where if kind == "endpoint" else f"{where}:{port}"
 
 
 #: Opens one channel: ``factory(reactor, address, transport=, protocol=,
@@ -287,7 +213,7 @@ class Connection:
     @property
     def address(self) -> str:
         """``'host:port'`` (or the endpoint string) of the current gateway."""
-        return _describe(self.addresses[self._index])
+        return describe(self.addresses[self._index])
 
     @property
     def connected(self) -> bool:
@@ -436,7 +362,7 @@ class Connection:
             if isinstance(result, Failure):
                 if not self._closed:
                     log.warning("cannot connect to %s: %s",
-                                ", ".join(_describe(a) for a in self.addresses),
+                                ", ".join(describe(a) for a in self.addresses),
                                 result.getErrorMessage())
                 err = result.value
                 if isinstance(err, defer.CancelledError):
@@ -486,13 +412,13 @@ class Connection:
                 raise
             except Exception as exc:
                 last = exc
-                errors.append(f"{_describe(addr)}: {exc}")
-                log.info("connecting to %s failed: %s", _describe(addr), exc)
+                errors.append(f"{describe(addr)}: {exc}")
+                log.info("connecting to %s failed: %s", describe(addr), exc)
                 continue
             self._index = idx
             self.connects += 1
             log.info("%s %s (%s/%s)", "reconnected to" if reconnect else "connected to",
-                     _describe(addr), self.transport, self.protocol)
+                     describe(addr), self.transport, self.protocol)
             return proto
         if n == 1 and last is not None:
             raise last

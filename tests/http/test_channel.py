@@ -11,7 +11,8 @@ from twisted.internet import defer, reactor, task
 
 import txhbase
 from txhbase import errors
-from txhbase.protocol.http import connect_http, http_options
+from txhbase.protocol.http import connect_http
+from txhbase.protocol.http_options import http_options
 
 from tests.http import fakes
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import txhbase
-from txhbase.protocol.http import http_options
+from txhbase.protocol.http_options import http_options
 
 
 def conn(**kw):

@@ -17,7 +17,8 @@ import txhbase
 from txhbase import _gss, errors
 from txhbase.protocol.client import METHODS
 from txhbase.protocol.codec import REPLY, BinaryCodec
-from txhbase.protocol.http import connect_http, http_options
+from txhbase.protocol.http import connect_http
+from txhbase.protocol.http_options import http_options
 from txhbase.protocol.spnego import SpnegoAuth
 
 from tests.http import fakes

@@ -19,7 +19,8 @@ from txhbase import _options
 from txhbase.errors import ConnectionLost, TimeoutError, TxHBaseError
 from txhbase.protocol.channel import Channel
 from txhbase.protocol.client import HBaseClientProtocol
-from txhbase.protocol.http import HTTPOptions, connect_http, http_options
+from txhbase.protocol.http import connect_http
+from txhbase.protocol.http_options import HTTPOptions, http_options
 from txhbase.protocol.sasl import SASLClientFactory, SaslOptions
 from txhbase.protocol.spnego import SpnegoAuth
 

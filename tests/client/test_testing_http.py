@@ -138,3 +138,22 @@ def test_connections_the_gateway_drops_are_replaced(no_reactor):
     d = t.put(b"r", {b"cf:a": b"1"})
     gateway.flush()
     assert d.result is None and gateway.connections == 1
+
+
+def test_connect_http_probes_and_calls_through_a_given_endpoint(no_reactor):
+    from txhbase.protocol.http import connect_http
+    from txhbase.protocol.http_options import http_options
+    from txhbase.testing import _MemoryEndpoint
+
+    gateway = MemoryGateway(transport="http")
+    d = connect_http(gateway.clock, "memory", 9090, http_options("http"),
+                     endpoint=_MemoryEndpoint(gateway))
+    gateway.flush()  # the probe connection opens and closes in memory
+    channel = d.result
+    assert isinstance(channel, HTTPChannel) and gateway.connections == 0
+    tables = channel.call("getTableNames")
+    gateway.flush()
+    assert tables.result == []
+    closing = channel.close()
+    gateway.flush()
+    assert closing.called and gateway.connections == 0

@@ -31,7 +31,7 @@ from thriftpy2.thrift import TApplicationException
 from twisted.internet import defer
 from twisted.internet import error as ierror
 from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
-from twisted.internet.interfaces import IHandshakeListener, IReactorTime
+from twisted.internet.interfaces import IHandshakeListener, IReactorTime, IStreamClientEndpoint
 from twisted.internet.protocol import Factory, Protocol
 from twisted.python.failure import Failure
 from twisted.web.client import Agent, HTTPConnectionPool
@@ -79,14 +79,18 @@ class _GatewayEndpoints:
     """Every request goes to the one gateway, over TLS for https."""
 
     def __init__(self, reactor: Any, host: str, port: int, opts: HTTPOptions,
-                 connect_timeout: Optional[float]) -> None:
+                 connect_timeout: Optional[float],
+                 endpoint: Optional[IStreamClientEndpoint] = None) -> None:
+        if endpoint is not None:  # given (txhbase.testing): used as it is
+            self.endpoint: Any = endpoint
+            return
         kwargs: Dict[str, Any] = {}
         if connect_timeout is not None:
             kwargs["timeout"] = max(connect_timeout / 1000.0, 0.001)
-        endpoint: Any = HostnameEndpoint(reactor, host, port, **kwargs)
+        tcp: Any = HostnameEndpoint(reactor, host, port, **kwargs)
         if opts.scheme == "https":
-            endpoint = wrapClientTLS(tls_creator(host, opts), endpoint)
-        self.endpoint = endpoint
+            tcp = wrapClientTLS(tls_creator(host, opts), tcp)
+        self.endpoint = tcp
 
     def endpointForURI(self, uri: Any) -> Any:
         return self.endpoint
@@ -285,6 +289,10 @@ class HTTPChannel:
     :param clock: what timeouts are scheduled on (default ``reactor``).
     :param auth_headers: per-request headers (see ``HeaderProvider``); a 401
         answer is retried once with fresh ones.
+    :param endpoint: connect every HTTP connection through this endpoint
+        instead of TCP (and TLS) to ``host:port``; ``txhbase.testing`` joins
+        it to an in-memory gateway. ``connect_timeout`` and the TLS options
+        do not apply to it.
     """
 
     def __init__(self, reactor: Any, host: str, port: int, options: HTTPOptions, *,
@@ -292,7 +300,8 @@ class HTTPChannel:
                  connect_timeout: Optional[float] = None,
                  max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
                  clock: Optional[IReactorTime] = None,
-                 auth_headers: Optional[HeaderProvider] = None) -> None:
+                 auth_headers: Optional[HeaderProvider] = None,
+                 endpoint: Optional[IStreamClientEndpoint] = None) -> None:
         self.reactor = reactor
         self.auth_headers = auth_headers
         self.clock: Any = reactor if clock is None else clock
@@ -305,7 +314,8 @@ class HTTPChannel:
         netloc = f"[{host}]" if ":" in host else host
         self.url = (options.scheme.encode("ascii") + b"://" + netloc.encode("idna")
                     + b":%d" % port + options.path)
-        self.endpoints = _GatewayEndpoints(reactor, host, port, options, connect_timeout)
+        self.endpoints = _GatewayEndpoints(reactor, host, port, options, connect_timeout,
+                                           endpoint)
         self._pool = HTTPConnectionPool(reactor, persistent=True)  # type: ignore[no-untyped-call]
         self._pool.maxPersistentPerHost = options.connections
         self._pool.cachedConnectionTimeout = IDLE_SECONDS  # type: ignore[assignment]
@@ -590,7 +600,8 @@ def connect_http(reactor: Any, host: str, port: int, options: HTTPOptions, *,
                  timeout: Optional[float] = None, connect_timeout: Optional[float] = None,
                  max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
                  clock: Optional[IReactorTime] = None,
-                 auth_headers: Optional[HeaderProvider] = None) -> "defer.Deferred[Any]":
+                 auth_headers: Optional[HeaderProvider] = None,
+                 endpoint: Optional[IStreamClientEndpoint] = None) -> "defer.Deferred[Any]":
     """Fire with an ``HTTPChannel`` once the gateway accepted a connection.
 
     The check opens (and closes) one connection, with its TLS handshake for
@@ -598,6 +609,7 @@ def connect_http(reactor: Any, host: str, port: int, options: HTTPOptions, *,
     ``ConnectionLost`` / ``TLSError`` (``sent=False``), or ``TimeoutError``
     after ``connect_timeout`` ms. ``auth_headers``: see ``HTTPChannel``; the
     check sends no request, so credentials are first used by the first call.
+    ``endpoint``: see ``HTTPChannel`` (the check connects through it too).
     """
     if not isinstance(host, str) or not host:
         raise TypeError(f"host must be a non-empty str, not {host!r}")
@@ -610,7 +622,7 @@ def connect_http(reactor: Any, host: str, port: int, options: HTTPOptions, *,
     connect_timeout = _check_timeout(connect_timeout, "connect_timeout")
     channel = HTTPChannel(reactor, host, port, options, default_timeout=timeout,
                           connect_timeout=connect_timeout, max_message_size=max_message_size,
-                          clock=clock, auth_headers=auth_headers)
+                          clock=clock, auth_headers=auth_headers, endpoint=endpoint)
     d = channel.probe()
     if connect_timeout is not None:
         def timed_out(_: Any, t: float) -> Failure:

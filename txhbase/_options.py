@@ -13,7 +13,7 @@ from txhbase import _validate
 
 __all__ = [
     "TRANSPORTS", "SOCKET_TRANSPORTS", "HTTP_TRANSPORTS", "PROTOCOLS", "DEFAULT_MAX_MESSAGE_SIZE",
-    "transport", "protocol", "max_message_size", "timeout_ms", "seconds", "duration",
+    "transport", "protocol", "host_port", "max_message_size", "timeout_ms", "seconds", "duration",
 ]
 
 #: Transports of a Thrift1 gateway's socket mode (one message stream per connection).
@@ -86,3 +86,14 @@ def duration(value: Any, name: str) -> float:
     got = seconds(value, name, allow_none=False)
     assert got is not None
     return got
+
+
+def host_port(host: Any, port: Any) -> Tuple[str, int]:
+    """A gateway's ``host`` (a non-empty str) and ``port`` (an int in 1..65535)."""
+    if not isinstance(host, str) or not host:
+        raise TypeError(f"host must be a non-empty str, not {host!r}")
+    if isinstance(port, bool) or not isinstance(port, int):
+        raise TypeError(f"port must be an int, not {port!r}")
+    if not 0 < port < 65536:
+        raise ValueError(f"port must be in 1..65535, not {port}")
+    return host, port

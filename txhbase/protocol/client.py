@@ -48,7 +48,8 @@ from txhbase.errors import (
     ServerError,
     TimeoutError,
 )
-from txhbase.protocol.codec import CALL, EXCEPTION, METHODS, REPLY, MethodSpec, make_codec
+from txhbase.protocol.codec import (CALL, EXCEPTION, METHODS, REPLY, MethodSpec, call_spec,
+                                    make_codec)
 from txhbase.protocol.framing import DEFAULT_MAX_MESSAGE_SIZE, frame, make_decoder
 from txhbase.protocol.idl import hbase
 
@@ -167,14 +168,7 @@ class HBaseClientProtocol(Protocol):
         reply is part-way through the socket drops the connection (the other
         pending calls fail with ``ConnectionLost(sent=True)``).
         """
-        spec = METHODS.get(name)
-        if spec is None:
-            if not isinstance(name, str):
-                raise TypeError(f"name must be a str, not {type(name).__name__}")
-            raise ValueError(f"name: no Hbase method called {name!r}")
-        if len(args) > len(spec.arg_names):
-            raise TypeError(f"{name}() takes {len(spec.arg_names)} arguments "
-                            f"({', '.join(spec.arg_names)}), {len(args)} given")
+        spec = call_spec(name, len(args))
         timeout = self.default_timeout if timeout is None else _check_timeout(timeout, "timeout")
         if not self.connected:
             return defer.fail(self._lost_error(sent=False))

@@ -33,6 +33,7 @@ except (ImportError, AttributeError):  # pragma: no cover - exercised only witho
     HAVE_CYTHON = False
 
 __all__ = [
+    "call_spec",
     "CALL", "REPLY", "EXCEPTION", "ONEWAY",
     "Codec", "BinaryCodec", "CompactCodec", "make_codec", "HAVE_CYTHON",
     "METHODS", "MethodSpec", "method_table",
@@ -218,3 +219,17 @@ def method_table(service: Any) -> Dict[str, MethodSpec]:
 #: Every method of the Hbase service, by name: the one table the client and
 #: the server protocols look methods up in.
 METHODS: Dict[str, MethodSpec] = method_table(hbase.Hbase)
+
+
+def call_spec(name: Any, nargs: int) -> MethodSpec:
+    """The ``MethodSpec`` of a client's call to ``name`` with ``nargs``
+    arguments; TypeError / ValueError before anything is encoded."""
+    spec = METHODS.get(name)
+    if spec is None:
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a str, not {type(name).__name__}")
+        raise ValueError(f"name: no Hbase method called {name!r}")
+    if nargs > len(spec.arg_names):
+        raise TypeError(f"{name}() takes {len(spec.arg_names)} arguments "
+                        f"({', '.join(spec.arg_names)}), {nargs} given")
+    return spec

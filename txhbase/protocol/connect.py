@@ -87,12 +87,7 @@ def connect(reactor: Any, host: Optional[str] = None, port: Optional[int] = None
         ep = clientFromString(reactor, endpoint)  # type: ignore[no-untyped-call]
         where = endpoint
     else:
-        if not isinstance(host, str) or not host:
-            raise TypeError(f"host must be a non-empty str, not {host!r}")
-        if isinstance(port, bool) or not isinstance(port, int):
-            raise TypeError(f"port must be an int, not {port!r}")
-        if not 0 < port < 65536:
-            raise ValueError(f"port must be in 1..65535, not {port}")
+        host, port = _options.host_port(host, port)
         ep = HostnameEndpoint(reactor, host, port)
         where = f"{host}:{port}"
     factory: Factory = HBaseClientFactory(reactor, transport=transport, protocol=protocol,

@@ -49,9 +49,10 @@ from txhbase.errors import (
     TLSError,
     TxHBaseError,
 )
+from txhbase import _options
 from txhbase._options import timeout_ms as _check_timeout
-from txhbase.protocol.client import METHODS, convert_exception
-from txhbase.protocol.codec import CALL, EXCEPTION, REPLY, BinaryCodec, MethodSpec
+from txhbase.protocol.client import convert_exception
+from txhbase.protocol.codec import CALL, EXCEPTION, REPLY, BinaryCodec, MethodSpec, call_spec
 from txhbase.protocol.framing import DEFAULT_MAX_MESSAGE_SIZE
 from txhbase.protocol.http_options import HTTPOptions, tls_creator
 
@@ -374,14 +375,7 @@ class HTTPChannel:
         AuthenticationError, ConnectionLost (TLSError), TimeoutError,
         ProtocolError or CancelledError.
         """
-        spec = METHODS.get(name)
-        if spec is None:
-            if not isinstance(name, str):
-                raise TypeError(f"name must be a str, not {type(name).__name__}")
-            raise ValueError(f"name: no Hbase method called {name!r}")
-        if len(args) > len(spec.arg_names):
-            raise TypeError(f"{name}() takes {len(spec.arg_names)} arguments "
-                            f"({', '.join(spec.arg_names)}), {len(args)} given")
+        spec = call_spec(name, len(args))
         timeout = self.default_timeout if timeout is None else _check_timeout(timeout, "timeout")
         if not self.connected:
             return defer.fail(self._lost_error())
@@ -611,12 +605,7 @@ def connect_http(reactor: Any, host: str, port: int, options: HTTPOptions, *,
     check sends no request, so credentials are first used by the first call.
     ``endpoint``: see ``HTTPChannel`` (the check connects through it too).
     """
-    if not isinstance(host, str) or not host:
-        raise TypeError(f"host must be a non-empty str, not {host!r}")
-    if isinstance(port, bool) or not isinstance(port, int):
-        raise TypeError(f"port must be an int, not {port!r}")
-    if not 0 < port < 65536:
-        raise ValueError(f"port must be in 1..65535, not {port}")
+    host, port = _options.host_port(host, port)
     if not isinstance(options, HTTPOptions):
         raise TypeError(f"options must be HTTPOptions, not {type(options).__name__}")
     connect_timeout = _check_timeout(connect_timeout, "connect_timeout")

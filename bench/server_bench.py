@@ -43,9 +43,9 @@ COLS = [b"cf:c%d" % i for i in range(10)]
 VALUE = b"v" * 100
 
 
-def start_server(transport: str, protocol: str) -> tuple:
-    cmd = [sys.executable, "-m", "txhbase.server", "--port", "0", "--transport", transport,
-           "--protocol", protocol]
+def start_server(*options: str) -> tuple:
+    """``python -m txhbase.server --port 0 *options``; (process, port) once it listens."""
+    cmd = [sys.executable, "-m", "txhbase.server", "--port", "0", *options]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
     m = re.search(r"listening on [^:\s]+:(\d+)", line)
@@ -219,7 +219,7 @@ def bench_memory(cells: int) -> dict:
 @defer.inlineCallbacks
 def run_network(reactor, args) -> defer.Deferred:
     results = {}
-    proc, port = start_server(args.transport, args.protocol)
+    proc, port = start_server("--transport", args.transport, "--protocol", args.protocol)
     try:
         client = yield connect(reactor, "127.0.0.1", port, transport=args.transport,
                                protocol=args.protocol)

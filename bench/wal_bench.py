@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +36,8 @@ from txhbase.protocol.idl import hbase  # noqa: E402
 from txhbase.server import wal  # noqa: E402
 from txhbase.server.store import Store  # noqa: E402
 
+from server_bench import start_server  # noqa: E402  (bench/ is on sys.path)
+
 VALUE = b"v" * 100
 
 
@@ -45,21 +45,10 @@ def record(i: int) -> tuple:
     return ("put", b"t", b"row%08d" % i, 1_700_000_000_000 + i, None, ((b"cf", b"q", VALUE),))
 
 
-def start_server(data_dir: str) -> tuple:
-    cmd = [sys.executable, "-m", "txhbase.server", "--port", "0", "--data-dir", data_dir]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    line = proc.stdout.readline()
-    m = re.search(r"listening on [^:\s]+:(\d+)", line)
-    if not m:
-        proc.kill()
-        raise RuntimeError(f"server did not start: {line!r}")
-    return proc, int(m.group(1))
-
-
 @defer.inlineCallbacks
 def bench_e2e(reactor: Any, seconds: float, inflight: int) -> Any:
     tmp = tempfile.mkdtemp(prefix="txhbase-walbench-")
-    proc, port = start_server(tmp)
+    proc, port = start_server("--data-dir", tmp)
     try:
         client = yield connect(reactor, "127.0.0.1", port)
         yield client.call("createTable", b"t", [hbase.ColumnDescriptor(name=b"cf")])
